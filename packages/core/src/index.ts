@@ -1,0 +1,3 @@
+export * from './disk-reader.js';
+export * from './ids.js';
+export * from './roles.js';

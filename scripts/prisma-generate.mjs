@@ -9,10 +9,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'packages/db/node_modules/prisma/build/index.js');
+const cli = join(root, 'node_modules/prisma/build/index.js');
 if (!existsSync(cli)) {
-  // Root postinstall runs before packages/db has its dependencies on a partial install.
-  console.log('prisma-generate: packages/db is not installed yet; skipped');
+  // A partial install (e.g. a filtered one) may lack the CLI.
+  console.log('prisma-generate: the prisma CLI is not installed; skipped');
   process.exit(0);
 }
 const env = { ...process.env };

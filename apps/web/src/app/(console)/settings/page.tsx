@@ -1,0 +1,32 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { can } from '@strongbox/core';
+import { PageHeader } from '@/components/area-page';
+import { currentUser } from '@/server/auth';
+
+export const metadata: Metadata = { title: 'Settings' };
+
+export default async function SettingsPage() {
+  const user = await currentUser();
+  const links = [
+    ...(user && can(user.role, 'users.manage')
+      ? [{ href: '/settings/users', label: 'Users and roles', what: 'Add users, set roles, disable accounts.' }]
+      : []),
+    { href: '/settings/tokens', label: 'API tokens and logins', what: 'Tokens for the REST API and CLI; your open console logins.' },
+  ];
+  return (
+    <>
+      <PageHeader title="Settings" />
+      <ul className="grid gap-4 md:grid-cols-2">
+        {links.map((l) => (
+          <li key={l.href}>
+            <Link href={l.href} className="block rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-sky-600">
+              <div className="font-medium">{l.label}</div>
+              <div className="text-sm text-slate-500">{l.what}</div>
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}

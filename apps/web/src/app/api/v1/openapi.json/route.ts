@@ -1,0 +1,6 @@
+import { NextResponse } from 'next/server';
+import { openApiDocument } from '@/server/openapi';
+
+export function GET() {
+  return NextResponse.json(openApiDocument());
+}

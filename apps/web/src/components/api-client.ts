@@ -1,0 +1,24 @@
+/** Browser-side calls to /api/v1 with the console's session cookie; errors carry the API's message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`/api/v1${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  if (response.status === 204) return undefined as T;
+  const json = (await response.json()) as { error?: { code: string; message: string } };
+  if (!response.ok) {
+    throw new ApiError(response.status, json.error?.code ?? 'ERROR', json.error?.message ?? response.statusText);
+  }
+  return json as T;
+}

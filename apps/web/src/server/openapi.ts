@@ -1,0 +1,81 @@
+import { z, type ZodType } from 'zod';
+import type { Permission } from '@strongbox/core';
+import {
+  createTokenBody,
+  createUserBody,
+  errorDto,
+  healthDto,
+  tokenDto,
+  updateUserBody,
+  userDto,
+} from './schemas';
+
+type Operation = {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  permission: Permission | 'public';
+  body?: ZodType;
+  response?: ZodType;
+  status?: number;
+};
+
+const list = (item: ZodType) =>
+  z.object({ data: z.array(item), total: z.number(), page: z.number(), perPage: z.number() });
+
+/** The API's operations; the document is generated from the same zod schemas the routes parse. */
+export const OPERATIONS: Operation[] = [
+  { method: 'get', path: '/health', summary: 'Database, Redis and movers', permission: 'public', response: healthDto },
+  { method: 'get', path: '/me', summary: 'The caller', permission: 'read' },
+  { method: 'get', path: '/users', summary: 'List users', permission: 'users.manage', response: list(userDto) },
+  { method: 'post', path: '/users', summary: 'Add a user', permission: 'users.manage', body: createUserBody, response: userDto, status: 201 },
+  { method: 'get', path: '/users/{id}', summary: 'One user', permission: 'users.manage', response: userDto },
+  { method: 'patch', path: '/users/{id}', summary: 'Change a user (name, role, disabled, password); 409 when `version` is stale', permission: 'users.manage', body: updateUserBody, response: userDto },
+  { method: 'delete', path: '/users/{id}', summary: 'Delete a user', permission: 'users.manage', status: 204 },
+  { method: 'get', path: '/tokens', summary: "The caller's API tokens", permission: 'read', response: list(tokenDto) },
+  { method: 'post', path: '/tokens', summary: 'Create an API token (shown once)', permission: 'read', body: createTokenBody, status: 201 },
+  { method: 'delete', path: '/tokens/{id}', summary: 'Revoke an API token', permission: 'read', status: 204 },
+  { method: 'get', path: '/logins', summary: "The caller's open console logins", permission: 'read' },
+  { method: 'delete', path: '/logins/{id}', summary: 'End a console login', permission: 'read', status: 204 },
+  { method: 'get', path: '/audit', summary: 'Audit log, newest first', permission: 'users.manage' },
+];
+
+export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const error = { content: { 'application/json': { schema: z.toJSONSchema(errorDto) } } };
+  for (const op of OPERATIONS) {
+    const ok = String(op.status ?? 200);
+    paths[op.path] ??= {};
+    paths[op.path]![op.method] = {
+      summary: op.summary,
+      description: op.permission === 'public' ? 'No authentication.' : `Requires permission \`${op.permission}\`.`,
+      ...(op.permission === 'public' ? { security: [] } : {}),
+      ...(op.path.includes('{id}')
+        ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] }
+        : {}),
+      ...(op.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(op.body) } } } }
+        : {}),
+      responses: {
+        [ok]: op.response
+          ? { description: 'OK', content: { 'application/json': { schema: z.toJSONSchema(op.response) } } }
+          : { description: 'OK' },
+        ...(op.permission === 'public' ? {} : { 401: { description: 'Not authenticated', ...error }, 403: { description: 'Role may not', ...error } }),
+        ...(op.body ? { 400: { description: 'Invalid input; details.fields names each field', ...error } } : {}),
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Strongbox API', version: '1' },
+    servers: [{ url: '/api/v1' }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token from Settings → API tokens' },
+        session: { type: 'apiKey', in: 'cookie', name: 'next-auth.session-token' },
+      },
+    },
+    security: [{ bearer: [] }, { session: [] }],
+    paths,
+  };
+}

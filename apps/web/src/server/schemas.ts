@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { ROLES } from '@strongbox/core';
+import { MIN_PASSWORD_LENGTH } from '@strongbox/db';
+
+export const roleSchema = z.enum(ROLES);
+
+export const createUserBody = z
+  .object({
+    email: z.email().max(254),
+    name: z.string().trim().min(1).max(100),
+    role: roleSchema,
+    password: z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(200),
+  })
+  .strict();
+
+export const updateUserBody = z
+  .object({
+    version: z.number().int().min(1),
+    name: z.string().trim().min(1).max(100).optional(),
+    role: roleSchema.optional(),
+    disabled: z.boolean().optional(),
+    password: z.string().min(MIN_PASSWORD_LENGTH).max(200).optional(),
+  })
+  .strict();
+
+export const createTokenBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    /** Days until it expires; none = until revoked. */
+    expiresInDays: z.number().int().min(1).max(3650).optional(),
+  })
+  .strict();
+
+export const pageQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  perPage: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const userDto = z.object({
+  id: z.uuid(),
+  email: z.email(),
+  name: z.string(),
+  role: roleSchema,
+  disabled: z.boolean(),
+  lastLoginAt: z.string().nullable(),
+  createdAt: z.string(),
+  version: z.number().int(),
+});
+export type UserDto = z.infer<typeof userDto>;
+
+export const tokenDto = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type TokenDto = z.infer<typeof tokenDto>;
+
+export const healthDto = z.object({
+  status: z.enum(['ok', 'degraded']),
+  database: z.object({ status: z.enum(['ok', 'error']), error: z.string().optional() }),
+  redis: z.object({ status: z.enum(['ok', 'error']), error: z.string().optional() }),
+  movers: z.array(
+    z.object({
+      name: z.string(),
+      hostName: z.string(),
+      site: z.string(),
+      online: z.boolean(),
+      lastHeartbeatAt: z.string(),
+      maxConcurrentTasks: z.number().int(),
+    }),
+  ),
+});
+export type HealthDto = z.infer<typeof healthDto>;
+
+export const errorDto = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});

@@ -1,0 +1,11 @@
+export * from './api-tokens.js';
+export * from './audit.js';
+export * from './backup-repositories.js';
+export * from './bootstrap.js';
+export * from './client.js';
+export * from './errors.js';
+export * from './movers.js';
+export * from './passwords.js';
+export * from './user-sessions.js';
+export * from './users.js';
+export { Prisma, PrismaClient } from './generated/client.js';

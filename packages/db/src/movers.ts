@@ -1,0 +1,45 @@
+import type { Db } from './client.js';
+
+export type MoverRegistration = {
+  name: string;
+  hostName: string;
+  site: string;
+  cores: number;
+  maxConcurrentTasks: number;
+  softwareVersion: string;
+};
+
+/** A mover is online while its heartbeat is younger than this. */
+export const MOVER_OFFLINE_AFTER_MS = 60_000;
+
+export class MoverRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Registers or re-registers a mover by name; an admin's task limit is kept. */
+  register(input: MoverRegistration) {
+    return this.db.mover.upsert({
+      where: { name: input.name },
+      create: { ...input, lastHeartbeatAt: new Date() },
+      update: {
+        hostName: input.hostName,
+        site: input.site,
+        cores: input.cores,
+        softwareVersion: input.softwareVersion,
+        lastHeartbeatAt: new Date(),
+      },
+      select: { id: true, name: true, maxConcurrentTasks: true },
+    });
+  }
+
+  heartbeat(id: string) {
+    return this.db.mover.update({ where: { id }, data: { lastHeartbeatAt: new Date() } });
+  }
+
+  async list(now = new Date()) {
+    const rows = await this.db.mover.findMany({ orderBy: { name: 'asc' } });
+    return rows.map((row) => ({
+      ...row,
+      online: now.getTime() - row.lastHeartbeatAt.getTime() < MOVER_OFFLINE_AFTER_MS,
+    }));
+  }
+}

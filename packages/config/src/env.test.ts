@@ -61,6 +61,12 @@ describe('checkGivenEnv', () => {
       'DATABASE_URL',
     );
   });
+  it('derives the data folder and the default repository from what is given', () => {
+    const given = checkGivenEnv({ STRONGBOX_DATA_DIR: 'state' }, '/srv');
+    expect(given.dataDir).toBe('/srv/state');
+    expect(given.repositoryPath).toBe('/srv/state/repository');
+    expect(given.DATABASE_URL).toBeUndefined();
+  });
   it('ignores variables that are not ours', () => {
     expect(() => checkGivenEnv({ PATH: '/bin', HOME: '/root' })).not.toThrow();
   });

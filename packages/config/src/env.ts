@@ -102,16 +102,23 @@ export function parseEnv(source: Record<string, string | undefined>, cwd = proce
   return derive(result.data, cwd);
 }
 
+export type GivenEnv = Partial<z.infer<typeof envSchema>> & { dataDir: string; repositoryPath: string };
+
 /**
  * Checks only the variables that are set (before start-up has provided the services and
- * secrets it provides when none are given).
+ * secrets it provides when none are given); returns them with the derived paths.
  */
-export function checkGivenEnv(source: Record<string, string | undefined>): void {
+export function checkGivenEnv(source: Record<string, string | undefined>, cwd = process.cwd()): GivenEnv {
   const given = Object.fromEntries(
     Object.entries(source).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''),
   );
   const result = envSchema.partial().safeParse(given);
   if (!result.success) throw new EnvError(toIssues(result.error));
+  const paths = derive(
+    { ...result.data, STRONGBOX_DATA_DIR: result.data.STRONGBOX_DATA_DIR ?? './.data' } as z.infer<typeof envSchema>,
+    cwd,
+  );
+  return { ...result.data, dataDir: paths.dataDir, repositoryPath: paths.repositoryPath };
 }
 
 let cached: Env | undefined;

@@ -1,0 +1,61 @@
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { loadEnvOrExit } from '@strongbox/config';
+import { createPrismaClient } from '@strongbox/db';
+import { LeaderLease } from './leader-lease.js';
+import { MoverRole } from './mover.js';
+import { parseRoles } from './roles.js';
+
+const env = loadEnvOrExit();
+const log = pino({ level: env.LOG_LEVEL, base: { process: 'worker' } });
+
+let roles;
+try {
+  roles = parseRoles(process.argv.slice(2));
+} catch (error) {
+  console.error(`Strongbox worker: ${(error as Error).message}`);
+  process.exit(2);
+}
+
+const db = createPrismaClient(env.DATABASE_URL);
+// BullMQ needs maxRetriesPerRequest: null on its connections (house style 7).
+const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+const stops: (() => Promise<void>)[] = [];
+
+if (roles.has('controller')) {
+  const lease = new LeaderLease(redis, `${env.STRONGBOX_REDIS_PREFIX}:controller:leader`, 15_000, (leading) =>
+    log.info({ role: 'controller' }, leading ? 'controller active (leader lease taken)' : 'controller on standby'),
+  );
+  lease.start((error) => log.error({ err: error }, 'leader lease'));
+  stops.push(() => lease.stop());
+}
+
+if (roles.has('mover')) {
+  const mover = new MoverRole(
+    db,
+    {
+      name: env.STRONGBOX_MOVER_NAME,
+      site: env.STRONGBOX_SITE,
+      maxConcurrentTasks: env.STRONGBOX_MOVER_MAX_TASKS,
+      softwareVersion: '0.1.0',
+    },
+    log.child({ role: 'mover' }),
+  );
+  await mover.start();
+  stops.push(() => mover.stop());
+}
+
+log.info({ roles: [...roles] }, 'worker started');
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'worker stopping');
+  for (const stop of stops.reverse()) await stop();
+  await redis.quit();
+  await db.$disconnect();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { parseEnv } from '@strongbox/config';
+import { bootstrap, createPrismaClient } from '@strongbox/db';
+import { Supervisor } from './processes.js';
+import { checkEnvOrExit, childEnvironment, migrate, provideServices, ROOT } from './provision.js';
+import { freePort, LaunchError } from './system.js';
+import { buildWebIfStale } from './web-build.js';
+
+const given = checkEnvOrExit();
+
+async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/api/v1/health`);
+      if (response.ok) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new LaunchError(`the console did not become healthy at ${url} (${last})`);
+}
+
+async function main() {
+  const services = await provideServices(given.dataDir);
+  const supervisor = new Supervisor((name, code) => {
+    console.error(`strongbox: ${name} exited unexpectedly (code ${code}); stopping`);
+    void shutdown(1);
+  });
+  let stopping = false;
+  async function shutdown(code: number) {
+    if (stopping) return;
+    stopping = true;
+    console.log('strongbox: stopping');
+    await supervisor.stopAll();
+    await services.stop();
+    console.log('strongbox: stopped');
+    process.exit(code);
+  }
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    const port = await freePort(given.PORT ?? 3000, '0.0.0.0');
+    const publicUrl = given.STRONGBOX_PUBLIC_URL ?? `http://localhost:${port}`;
+    const env = childEnvironment(services, { PORT: String(port), STRONGBOX_PUBLIC_URL: publicUrl, NEXTAUTH_URL: publicUrl });
+    const config = parseEnv(env, ROOT);
+    await migrate(config.DATABASE_URL);
+    const db = createPrismaClient(config.DATABASE_URL);
+    const result = await bootstrap(db, {
+      adminEmail: config.STRONGBOX_ADMIN_EMAIL,
+      adminPassword: config.STRONGBOX_ADMIN_PASSWORD,
+      repositoryPath: config.repositoryPath,
+    });
+    await db.$disconnect();
+    if (result.repository.created) console.log(`strongbox: default backup repository at ${result.repository.path}`);
+    buildWebIfStale(ROOT, env);
+
+    supervisor.start('web', process.execPath, [join(ROOT, 'apps/web/node_modules/next/dist/bin/next'), 'start', '-p', String(port)], {
+      cwd: join(ROOT, 'apps/web'),
+      env,
+    });
+    supervisor.start('worker', process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/worker/src/main.ts'), '--role', 'controller,mover'], {
+      cwd: ROOT,
+      env,
+    });
+    await waitForHealth(`http://127.0.0.1:${port}`, 90_000);
+
+    const lines = [`Strongbox is running: ${publicUrl}`];
+    if (result.admin.generatedPassword) {
+      lines.push(`First administrator: ${result.admin.email}`, `Password (shown once, change it): ${result.admin.generatedPassword}`);
+    } else if (result.admin.created) {
+      lines.push(`First administrator: ${result.admin.email} (password from STRONGBOX_ADMIN_PASSWORD)`);
+    }
+    lines.push('Press Ctrl-C to stop.');
+    const width = Math.max(...lines.map((l) => l.length));
+    console.log(`\n┌${'─'.repeat(width + 2)}┐\n${lines.map((l) => `│ ${l.padEnd(width)} │`).join('\n')}\n└${'─'.repeat(width + 2)}┘\n`);
+  } catch (error) {
+    console.error(`strongbox: ${error instanceof Error ? error.message : String(error)}`);
+    await shutdown(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`strongbox: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -50,7 +50,7 @@ const envSchema = z.object({
   STRONGBOX_MOVER_NAME: z.string().min(1).default(hostname()),
   STRONGBOX_SITE: z.string().min(1).default('default'),
   STRONGBOX_MOVER_MAX_TASKS: z.coerce.number().int().min(1).max(256).optional(),
-  /** Failed console logins allowed per address and email within the window. */
+  /** Failed console logins allowed per address and email within the window (ten times that per address). */
   STRONGBOX_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   STRONGBOX_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
 });

@@ -166,10 +166,15 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 }
 
 /** Applies pending migrations; returns the names applied now. */
-export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+export type MigrationPaths = { dir?: string; schemaPath?: string };
+
+export async function applyMigrations(
+  databaseUrl: string,
+  { dir = MIGRATIONS_DIR, schemaPath = SCHEMA_PATH }: MigrationPaths = {},
+): Promise<string[]> {
   await ensureDatabase(databaseUrl);
   const migrationsList = await loadMigrations(dir);
-  const schema = await readFile(SCHEMA_PATH, 'utf8');
+  const schema = await readFile(schemaPath, 'utf8');
   return withEngine(databaseUrl, schema, async (engine) => {
     const out = await engine.applyMigrations({ migrationsList, filters: FILTERS });
     return out.appliedMigrationNames;
@@ -189,12 +194,12 @@ const SNAPSHOT = 'schema.prisma';
 export async function diffMigration(
   databaseUrl: string,
   name: string,
-  dir = MIGRATIONS_DIR,
-  now = new Date(),
+  { dir = MIGRATIONS_DIR, schemaPath = SCHEMA_PATH, now = new Date() }: MigrationPaths & { now?: Date } = {},
 ): Promise<string | null> {
   if (!/^[a-z0-9_]+$/.test(name)) {
     throw new MigrationError(`migration name "${name}" must be lower-case letters, digits and _`);
   }
+  await ensureDatabase(databaseUrl);
   const migrationsList = await loadMigrations(dir);
   const last = migrationsList.migrationDirectories.at(-1);
   const snapshotPath = last ? join(dir, last.path, SNAPSHOT) : null;
@@ -202,11 +207,11 @@ export async function diffMigration(
     throw new MigrationError(`${snapshotPath} is missing: cannot tell what the last migration left`);
   }
   const before = snapshotPath ? await readFile(snapshotPath, 'utf8') : null;
-  const schema = await readFile(SCHEMA_PATH, 'utf8');
+  const schema = await readFile(schemaPath, 'utf8');
   const sql = await withEngine(databaseUrl, schema, async (engine) => {
     const result = await engine.diff({
-      from: before === null ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: before }] },
-      to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },
+      from: before === null ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: before }] },
+      to: { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: schema }] },
       script: true,
       exitCode: null,
       filters: FILTERS,

@@ -80,7 +80,7 @@ export function authOptions(): NextAuthOptions {
             });
             throw new Error(LOGIN_REFUSED);
           }
-          await clearFailedLogins(email);
+          await clearFailedLogins(ip, email);
           const login = await new UserSessionRepository(db).create({
             userId: user.id,
             ttlSeconds: SESSION_TTL_SECONDS,

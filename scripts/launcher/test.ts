@@ -12,7 +12,7 @@ import { aptInstall, freePort, LaunchError, which } from './system.js';
 import { failures, playwrightCounts, runRunner, vitestCounts, type SuiteResult } from './test-suites.js';
 import { buildWebIfStale } from './web-build.js';
 
-const SUITES = ['unit', 'integration', 'e2e'] as const;
+const SUITES = ['static', 'unit', 'integration', 'e2e'] as const;
 type Suite = (typeof SUITES)[number];
 
 function selectedSuites(argv: string[]): Suite[] {
@@ -73,6 +73,24 @@ function vitestSuite(name: 'unit' | 'integration', env: NodeJS.ProcessEnv): Suit
     { cwd: ROOT, env },
   );
   return vitestCounts(name, json, code);
+}
+
+/** Type checks and lint: each a check that passes or fails. */
+function staticSuite(): SuiteResult {
+  console.log('\n━━ static checks (typecheck, lint) ━━');
+  const checks = [
+    ['typecheck', [join(ROOT, 'scripts/typecheck.mjs')]],
+    ['lint', [join(ROOT, 'node_modules/eslint/bin/eslint.js'), '.']],
+  ] as const;
+  let passed = 0;
+  let failed = 0;
+  for (const [name, args] of checks) {
+    const code = runRunner(process.execPath, [...args], { cwd: ROOT, env: process.env });
+    console.log(`${name}: ${code === 0 ? 'ok' : 'FAILED'}`);
+    if (code === 0) passed++;
+    else failed++;
+  }
+  return { name: 'static', passed, failed, skipped: 0, exitCode: failed ? 1 : 0 };
 }
 
 function ensureChromium(): string {
@@ -154,6 +172,7 @@ async function main() {
       { ...services, databaseUrl: integrationUrl },
       { NODE_ENV: 'test', STRONGBOX_REDIS_PREFIX: prefix, STRONGBOX_DATA_DIR: join(resultsDir, 'data') },
     );
+    if (suites.includes('static')) results.push(staticSuite());
     if (suites.includes('unit')) results.push(vitestSuite('unit', env));
     if (suites.includes('integration')) results.push(vitestSuite('integration', env));
     if (suites.includes('e2e')) results.push(await e2eSuite(services, e2eDb, `${prefix}e2e`));

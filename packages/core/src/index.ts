@@ -2,3 +2,5 @@ export * from './disk-reader.js';
 export * from './grant-tasks.js';
 export * from './ids.js';
 export * from './roles.js';
+export * from './schedule.js';
+export * from './zoned-time.js';

@@ -6,6 +6,7 @@ export * from './client.js';
 export * from './errors.js';
 export * from './movers.js';
 export * from './passwords.js';
+export * from './settings.js';
 export * from './user-sessions.js';
 export * from './users.js';
 export { Prisma, PrismaClient } from './generated/client.js';

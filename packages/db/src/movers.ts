@@ -1,4 +1,5 @@
 import type { Db } from './client.js';
+import { AppError } from './errors.js';
 
 export type MoverRegistration = {
   name: string;
@@ -33,6 +34,17 @@ export class MoverRepository {
 
   heartbeat(id: string) {
     return this.db.mover.update({ where: { id }, data: { lastHeartbeatAt: new Date() } });
+  }
+
+  /** An administrator's change (task limit, enabled); `version` is the one they saw. */
+  async update(id: string, version: number, changes: { maxConcurrentTasks?: number; enabled?: boolean }) {
+    const result = await this.db.mover.updateMany({ where: { id, version }, data: { ...changes, version: { increment: 1 } } });
+    if (result.count === 0) {
+      if (!(await this.db.mover.count({ where: { id } }))) throw new AppError('NOT_FOUND', 'no such mover');
+      throw new AppError('CONFLICT', 'the mover was changed by someone else; reload and try again');
+    }
+    const row = await this.db.mover.findUniqueOrThrow({ where: { id } });
+    return { ...row, online: Date.now() - row.lastHeartbeatAt.getTime() < MOVER_OFFLINE_AFTER_MS };
   }
 
   async list(now = new Date()) {

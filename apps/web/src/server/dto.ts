@@ -1,5 +1,5 @@
 import type { UserRow } from '@strongbox/db';
-import type { TokenDto, UserDto } from './schemas';
+import type { MoverDto, TokenDto, UserDto } from './schemas';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -33,5 +33,33 @@ export function toTokenDto(row: {
     lastUsedAt: iso(row.lastUsedAt),
     expiresAt: iso(row.expiresAt),
     revokedAt: iso(row.revokedAt),
+  };
+}
+
+export function toMoverDto(row: {
+  id: string;
+  name: string;
+  hostName: string;
+  site: string;
+  cores: number;
+  maxConcurrentTasks: number;
+  enabled: boolean;
+  online: boolean;
+  softwareVersion: string;
+  lastHeartbeatAt: Date;
+  version: number;
+}): MoverDto {
+  return {
+    id: row.id,
+    name: row.name,
+    hostName: row.hostName,
+    site: row.site,
+    cores: row.cores,
+    maxConcurrentTasks: row.maxConcurrentTasks,
+    enabled: row.enabled,
+    online: row.online,
+    softwareVersion: row.softwareVersion,
+    lastHeartbeatAt: row.lastHeartbeatAt.toISOString(),
+    version: row.version,
   };
 }

@@ -5,13 +5,17 @@ import {
   createUserBody,
   errorDto,
   healthDto,
+  moverDto,
+  smtpBody,
+  testMailBody,
   tokenDto,
+  updateMoverBody,
   updateUserBody,
   userDto,
 } from './schemas';
 
 type Operation = {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   summary: string;
   permission: Permission | 'public';
@@ -38,6 +42,11 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/logins', summary: "The caller's open console logins", permission: 'read' },
   { method: 'delete', path: '/logins/{id}', summary: 'End a console login', permission: 'read', status: 204 },
   { method: 'get', path: '/audit', summary: 'Audit log, newest first', permission: 'users.manage' },
+  { method: 'get', path: '/movers', summary: 'Movers (proxies), online or not', permission: 'read', response: list(moverDto) },
+  { method: 'patch', path: '/movers/{id}', summary: "Change a mover's task limit or disable it; 409 when `version` is stale", permission: 'infrastructure.edit', body: updateMoverBody, response: moverDto },
+  { method: 'get', path: '/settings/smtp', summary: 'SMTP settings for notifications (the password is never shown)', permission: 'settings.edit' },
+  { method: 'put', path: '/settings/smtp', summary: 'Save SMTP settings; leave out `password` to keep it; 409 when `version` is stale', permission: 'settings.edit', body: smtpBody },
+  { method: 'post', path: '/settings/smtp/test', summary: 'Send a test email with the saved settings', permission: 'settings.edit', body: testMailBody },
 ];
 
 export function openApiDocument() {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '@strongbox/core';
 import { MIN_PASSWORD_LENGTH } from '@strongbox/db';
+import { smtpSettingsSchema } from '@strongbox/notifications';
 
 export const roleSchema = z.enum(ROLES);
 
@@ -79,3 +80,30 @@ export type HealthDto = z.infer<typeof healthDto>;
 export const errorDto = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
+
+export const updateMoverBody = z
+  .object({
+    version: z.number().int().min(1),
+    maxConcurrentTasks: z.number().int().min(1).max(256).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
+export const moverDto = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  hostName: z.string(),
+  site: z.string(),
+  cores: z.number().int(),
+  maxConcurrentTasks: z.number().int(),
+  enabled: z.boolean(),
+  online: z.boolean(),
+  softwareVersion: z.string(),
+  lastHeartbeatAt: z.string(),
+  version: z.number().int(),
+});
+export type MoverDto = z.infer<typeof moverDto>;
+
+/** SMTP settings as saved from the console; `version` 0 when none were saved yet. */
+export const smtpBody = smtpSettingsSchema.extend({ version: z.number().int().min(0) });
+export const testMailBody = z.object({ to: z.email() }).strict();

@@ -12,6 +12,9 @@ export default async function SettingsPage() {
     ...(user && can(user.role, 'users.manage')
       ? [{ href: '/settings/users', label: 'Users and roles', what: 'Add users, set roles, disable accounts.' }]
       : []),
+    ...(user && can(user.role, 'settings.edit')
+      ? [{ href: '/settings/email', label: 'Email notifications', what: 'SMTP server for job reports; send a test email.' }]
+      : []),
     { href: '/settings/tokens', label: 'API tokens and logins', what: 'Tokens for the REST API and CLI; your open console logins.' },
   ];
   return (

@@ -6,10 +6,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const config: NextConfig = {
   // Workspace packages ship TypeScript source.
-  transpilePackages: ['@strongbox/core', '@strongbox/config', '@strongbox/db', '@strongbox/notifications'],
+  transpilePackages: ['@strongbox/core', '@strongbox/config', '@strongbox/db', '@strongbox/notifications', '@strongbox/queue'],
   // Native addons and the database driver load at run time, unbundled (they are direct
   // dependencies here too, which Next needs to externalize them from workspace packages).
-  serverExternalPackages: ['@node-rs/argon2', 'pg', '@prisma/adapter-pg', '@prisma/client'],
+  serverExternalPackages: ['@node-rs/argon2', 'pg', '@prisma/adapter-pg', '@prisma/client', 'bullmq'],
   // Webpack, not Turbopack: workspace packages import their TypeScript siblings with
   // NodeNext-style `.js` specifiers (as do Prisma's generated client and tsx/vitest),
   // which Turbopack does not map to `.ts` (vercel/next.js#82945); webpack does.

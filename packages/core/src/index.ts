@@ -1,6 +1,7 @@
 export * from './disk-reader.js';
 export * from './grant-tasks.js';
 export * from './ids.js';
+export * from './job-spec.js';
 export * from './roles.js';
 export * from './schedule.js';
 export * from './zoned-time.js';

@@ -1,5 +1,5 @@
 import { z, type ZodType } from 'zod';
-import type { Permission } from '@strongbox/core';
+import { jobSpecSchema, type Permission } from '@strongbox/core';
 import {
   createTokenBody,
   createUserBody,
@@ -9,6 +9,7 @@ import {
   smtpBody,
   testMailBody,
   tokenDto,
+  updateJobBody,
   updateMoverBody,
   updateUserBody,
   userDto,
@@ -44,6 +45,13 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/audit', summary: 'Audit log, newest first', permission: 'users.manage' },
   { method: 'get', path: '/movers', summary: 'Movers (proxies), online or not', permission: 'read', response: list(moverDto) },
   { method: 'patch', path: '/movers/{id}', summary: "Change a mover's task limit or disable it; 409 when `version` is stale", permission: 'infrastructure.edit', body: updateMoverBody, response: moverDto },
+  { method: 'get', path: '/jobs', summary: 'Backup jobs', permission: 'read' },
+  { method: 'post', path: '/jobs', summary: 'Create a backup job; 400 names each bad field, nothing is written', permission: 'jobs.edit', body: jobSpecSchema, status: 201 },
+  { method: 'get', path: '/jobs/{id}', summary: 'One backup job', permission: 'read' },
+  { method: 'put', path: '/jobs/{id}', summary: 'Change a backup job; 409 when `version` is stale', permission: 'jobs.edit', body: updateJobBody },
+  { method: 'delete', path: '/jobs/{id}', summary: 'Delete a backup job (Administrator)', permission: 'delete', status: 204 },
+  { method: 'post', path: '/jobs/{id}/clone', summary: 'Copy a job (the copy starts disabled)', permission: 'jobs.edit', status: 201 },
+  { method: 'post', path: '/jobs/{id}/start', summary: 'Start a run now', permission: 'jobs.run', status: 202 },
   { method: 'get', path: '/settings/smtp', summary: 'SMTP settings for notifications (the password is never shown)', permission: 'settings.edit' },
   { method: 'put', path: '/settings/smtp', summary: 'Save SMTP settings; leave out `password` to keep it; 409 when `version` is stale', permission: 'settings.edit', body: smtpBody },
   { method: 'post', path: '/settings/smtp/test', summary: 'Send a test email with the saved settings', permission: 'settings.edit', body: testMailBody },

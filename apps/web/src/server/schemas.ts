@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ROLES } from '@strongbox/core';
+import { jobUpdateSchema, ROLES } from '@strongbox/core';
+import { AppError } from '@strongbox/db';
 import { MIN_PASSWORD_LENGTH } from '@strongbox/db';
 import { smtpSettingsSchema } from '@strongbox/notifications';
 
@@ -107,3 +108,13 @@ export type MoverDto = z.infer<typeof moverDto>;
 /** SMTP settings as saved from the console; `version` 0 when none were saved yet. */
 export const smtpBody = smtpSettingsSchema.extend({ version: z.number().int().min(0) });
 export const testMailBody = z.object({ to: z.email() }).strict();
+
+/** A job edit names the version the editor loaded (optimistic concurrency). */
+export const updateJobBody = jobUpdateSchema;
+
+/** A path id that is not a UUID names no job. */
+export function jobId(value: string): string {
+  const parsed = z.uuid().safeParse(value);
+  if (!parsed.success) throw new AppError('NOT_FOUND', 'no such job');
+  return parsed.data;
+}

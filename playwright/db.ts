@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+
+/**
+ * Inventory rows for API tests, written straight to the console's database (the test
+ * launcher passes its DATABASE_URL): a connection with a host and VMs, as a rescan makes.
+ */
+export async function seedInventory(tag: string, vmNames: string[]) {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    const connectionId = randomUUID();
+    const hostId = randomUUID();
+    await client.query(
+      `INSERT INTO "HypervisorConnection" (id, name, kind, uri, "updatedAt") VALUES ($1, $2, 'libvirt', 'qemu:///system', now())`,
+      [connectionId, `conn-${tag}-${connectionId.slice(0, 8)}`],
+    );
+    await client.query(`INSERT INTO "Host" (id, "connectionId", name) VALUES ($1, $2, $3)`, [hostId, connectionId, `host-${tag}`]);
+    const vmIds: string[] = [];
+    for (const name of vmNames) {
+      const id = randomUUID();
+      await client.query(
+        `INSERT INTO "Vm" (id, "connectionId", "hostId", "externalId", name, "powerState") VALUES ($1, $2, $3, $4, $5, 'running')`,
+        [id, connectionId, hostId, randomUUID(), name],
+      );
+      vmIds.push(id);
+    }
+    const repo = await client.query<{ id: string }>(`SELECT id FROM "Repository" WHERE "isDefault"`);
+    return { connectionId, hostId, vmIds, repositoryId: repo.rows[0]!.id };
+  } finally {
+    await client.end();
+  }
+}
+
+export async function countJobs(): Promise<number> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    return Number((await client.query('SELECT count(*) FROM "BackupJob"')).rows[0].count);
+  } finally {
+    await client.end();
+  }
+}

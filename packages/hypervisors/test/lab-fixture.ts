@@ -118,3 +118,11 @@ export function processesMentioning(text: string): number[] {
   }
   return pids;
 }
+
+/** Bitmap names stored in a qcow2 image (of a stopped VM). */
+export function imageBitmapNames(path: string): string[] {
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', path], { encoding: 'utf8' })) as {
+    'format-specific'?: { data?: { bitmaps?: { name: string }[] } };
+  };
+  return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name);
+}

@@ -13,7 +13,6 @@ import {
   OPTION_REPLY_MAGIC,
   REP,
   REP_ERR_NAMES,
-  REP_FLAG_ERROR,
 } from './protocol.js';
 
 export type NegotiatedExport = {

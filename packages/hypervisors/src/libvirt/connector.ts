@@ -8,7 +8,7 @@ import { openRunningBackup } from './backup-running.js';
 import { openStoppedBackup } from './backup-stopped.js';
 import { describeDomain, getVm, listHosts, listVms } from './inventory.js';
 import { Virsh } from './virsh.js';
-import { list, node, parseXml, text } from './xml.js';
+import { node, parseXml, text } from './xml.js';
 
 export type LibvirtConnectorOptions = {
   /** e.g. `qemu:///system`, `qemu+ssh://root@host/system`. */

@@ -2,12 +2,12 @@ import { ensureDaemons } from './daemons.js';
 import { ensureGuestImage, ensurePackages } from './install.js';
 import { labPaths, type LabPaths } from './paths.js';
 import { LabError } from './run.js';
-import { defineLabVm, destroyLabVm, listLabVms, startLabVm, type LabVm, type LabVmSpec } from './vm.js';
+import { defineLabVm, destroyLabVm, existingLabVm, listLabVms, startLabVm, type LabVm, type LabVmSpec } from './vm.js';
 
 export { GuestConsole } from './guest-console.js';
 export { LAB_PREFIX, LIBVIRT_URI, labPaths, type LabPaths } from './paths.js';
 export { LabError } from './run.js';
-export { defineLabVm, destroyLabVm, isRunning, listLabVms, startLabVm, virsh } from './vm.js';
+export { defineLabVm, destroyLabVm, existingLabVm, isRunning, listLabVms, startLabVm, virsh } from './vm.js';
 export type { LabDisk, LabDiskSpec, LabVm, LabVmSpec } from './vm.js';
 
 /** Why the lab cannot run here, or null when it can (root on a Debian-like host). */
@@ -27,13 +27,16 @@ export async function ensureLab(paths: LabPaths = labPaths()): Promise<LabPaths>
   return paths;
 }
 
-/** `lab:up`: the lab plus N running VMs `sblab-1..N` (the first two with a second disk). */
+/**
+ * `lab:up`: the lab plus N running VMs `sblab-1..N` (the first two with a second disk,
+ * the first with qemu-guest-agent). VMs already defined are started, not rebuilt.
+ */
 export async function labUp(count = 2, paths: LabPaths = labPaths()): Promise<LabVm[]> {
   await ensureLab(paths);
   const vms: LabVm[] = [];
   for (let i = 1; i <= count; i++) {
     const spec: LabVmSpec = { name: `sblab-${i}`, disks: i <= 2 ? [{ sizeMiB: 128 }, { sizeMiB: 64 }] : [{ sizeMiB: 128 }], agent: i === 1 };
-    const vm = await defineLabVm(paths, spec);
+    const vm = (await existingLabVm(paths, spec.name)) ?? (await defineLabVm(paths, spec));
     const console = await startLabVm(vm);
     console.close();
     vms.push(vm);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuestConsole } from './guest-console.js';
 import { LAB_PREFIX, LIBVIRT_URI, type LabPaths } from './paths.js';
@@ -115,4 +115,20 @@ export async function listLabVms(): Promise<string[]> {
     .split('\n')
     .map((s) => s.trim())
     .filter((s) => s.startsWith(LAB_PREFIX));
+}
+
+/** A lab VM that is already defined with its files in place, or null. */
+export async function existingLabVm(paths: LabPaths, name: string): Promise<LabVm | null> {
+  const dir = join(paths.vms, name);
+  const known = await run('virsh', ['-c', LIBVIRT_URI, 'dominfo', name], { allowFailure: true });
+  if (known.code !== 0 || !existsSync(dir)) return null;
+  const disks: LabDisk[] = [];
+  for (const file of (await readdir(dir)).sort()) {
+    const m = /^(vd[a-z])\.(qcow2|raw)$/.exec(file);
+    if (!m) continue;
+    const path = join(dir, file);
+    const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', path])).stdout) as { 'virtual-size': number };
+    disks.push({ target: m[1]!, path, format: m[2] as 'qcow2' | 'raw', sizeBytes: info['virtual-size'] });
+  }
+  return { name, dir, consoleSocket: join(dir, 'console.sock'), disks };
 }

@@ -43,13 +43,19 @@ export async function listVms(virsh: Virsh): Promise<VmSummary[]> {
   return vms;
 }
 
-export type DomainSnapshot = { info: DomainInfo; xml: string; power: PowerState; sizes: Map<string, number> };
+export type DomainSnapshot = {
+  info: DomainInfo;
+  /** The persistent definition (no runtime state): what a restore defines again. */
+  xml: string;
+  power: PowerState;
+  sizes: Map<string, number>;
+};
 
 /** The domain as it is now: live XML when running (it names QEMU's user and node layout), else the persistent one. */
 export async function describeDomain(virsh: Virsh, nameOrUuid: string): Promise<DomainSnapshot> {
   const power = powerState(await virsh.run(['domstate', nameOrUuid]));
-  const xml = await virsh.run(['dumpxml', nameOrUuid]);
-  const info = parseDomainXml(xml);
+  const info = parseDomainXml(await virsh.run(['dumpxml', nameOrUuid]));
+  const xml = await virsh.run(['dumpxml', '--inactive', info.uuid]);
   const sizes = new Map<string, number>();
   for (const d of info.disks) {
     const out = await virsh.tryRun(['domblkinfo', info.uuid, d.target], /not supported|cannot|unable/i);

@@ -24,16 +24,17 @@ export async function quiesce(
   log: SessionLogEntry[],
 ): Promise<Quiesced> {
   const none = { consistency: 'crash' as const, thaw: async () => undefined };
-  const fallBack = (why: string): Quiesced => {
+  const fallBack = (why: string, level: 'info' | 'warning' = 'warning'): Quiesced => {
     if (options.require) throw new HypervisorError('HV_QUIESCE_FAILED', `${domain}: application-consistent processing is required but ${why}`);
-    log.push({ level: 'warning', code: 'QUIESCE_SKIPPED', message: `${why}; the backup is crash-consistent` });
+    log.push({ level, code: 'QUIESCE_SKIPPED', message: `${why}; the backup is crash-consistent` });
     return none;
   };
   if (!options.enabled) {
     if (options.require) throw new HypervisorError('HV_QUIESCE_FAILED', `${domain}: quiescing is required but disabled`);
     return none;
   }
-  if (!options.hasChannel) return fallBack('the VM has no qemu-guest-agent channel');
+  // No agent configured is a choice, not a fault: said, but not as a warning.
+  if (!options.hasChannel) return fallBack('the VM has no qemu-guest-agent channel', 'info');
   const silent = await agentAnswers(virsh, domain);
   if (silent) return fallBack(`qemu-guest-agent does not answer (${silent})`);
   try {

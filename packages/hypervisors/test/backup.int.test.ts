@@ -128,6 +128,29 @@ describe.skipIf(unavailable)('libvirt backups of a real guest (running, then sto
     expect(sameAsImage(join(out, 'p4', 'vdb.raw'), vm.disks[1]!.path)).toBe(true);
   });
 
+  it('a bitmap deleted from a running VM gives a warning and a correct full read', async () => {
+    virsh('start', name);
+    const { GuestConsole } = await import('../../../scripts/lab/index.js');
+    guest = await GuestConsole.connect(vm.consoleSocket);
+    await guest.waitReady();
+    const nodes = JSON.parse(virsh('qemu-monitor-command', name, '{"execute":"query-named-block-nodes","arguments":{"flat":true}}')) as {
+      return: { 'node-name': string; file: string; drv: string }[];
+    };
+    const node = nodes.return.find((n) => n.drv === 'qcow2' && n.file === vm.disks[0]!.path)!['node-name'];
+    virsh('qemu-monitor-command', name, JSON.stringify({ execute: 'block-dirty-bitmap-remove', arguments: { node, name: last.checkpoint } }));
+    await guest.write('vdb', 512, 64, 'unseen');
+    const view = await connector.openBackup({ vm: name, sinceCheckpoint: last.checkpoint });
+    expect(view.base).toBeNull();
+    expect(view.log).toContainEqual(expect.objectContaining({ level: 'warning', code: 'CBT_DRIFT', message: expect.stringContaining('missing from disk vda') }));
+    await backupToDir(view, join(out, 'p4b'));
+    await view.release('success');
+    last = view;
+    guest.close();
+    virsh('destroy', name);
+    expect(sameAsImage(join(out, 'p4b', 'vda.raw'), vm.disks[0]!.path)).toBe(true);
+    expect(sameAsImage(join(out, 'p4b', 'vdb.raw'), vm.disks[1]!.path)).toBe(true);
+  });
+
   it('a deleted checkpoint of a running VM gives a warning, removes the orphan bitmaps, and reads whole', async () => {
     virsh('start', name);
     const { GuestConsole } = await import('../../../scripts/lab/index.js');

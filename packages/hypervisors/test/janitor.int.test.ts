@@ -110,6 +110,21 @@ describe.skipIf(unavailable)('a mover killed mid-backup, and a raw disk', () => 
     expect(imageBitmapNames(vm.disks[0]!.path)).toEqual([full.checkpoint]);
   });
 
+  it('"require successful processing" fails a VM without a guest agent and leaves nothing behind', async () => {
+    virsh('start', name);
+    const error = await connector.openBackup({ vm: name, sinceCheckpoint: full.checkpoint, requireQuiesce: true }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'HV_QUIESCE_FAILED', message: expect.stringContaining('qemu-guest-agent') });
+    expect(readdirSync(work)).toEqual([]);
+    expect(virsh('domjobinfo', name)).toMatch(/Job type:\s+None/);
+    expect(virsh('checkpoint-list', name, '--name').trim()).toBe(full.checkpoint);
+    const view = await connector.openBackup({ vm: name, sinceCheckpoint: full.checkpoint });
+    expect(view.consistency).toBe('crash');
+    expect(view.log).toContainEqual(expect.objectContaining({ level: 'info', code: 'QUIESCE_SKIPPED' }));
+    await view.release('failure');
+    expect(virsh('checkpoint-list', name, '--name').trim()).toBe(full.checkpoint);
+    virsh('destroy', name);
+  });
+
   it('leaves the jobs of live movers alone', async () => {
     const mover = await startMover(work, full.checkpoint);
     expect(await runJanitor({ workDir: work })).toEqual([]);

@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'strongbox-nbd-test-'));
 const image = join(dir, 'disk.qcow2');
 const raw = join(dir, 'disk.raw');
 const sock = join(dir, 'nbd.sock');
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' });
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 type MapEntry = { offset: number; length: number; type: number };
 function nbdinfoMap(context: string, socket: string): MapEntry[] {

@@ -44,6 +44,22 @@ async function main(): Promise<void> {
     config: view.configXml,
     job: { vmName: vm.name, checkpoint: view.checkpoint, base: view.base, consistency: view.consistency, log: view.log },
   });
+  // Ctrl-C or a stop: end the export and drop the new checkpoint before leaving, as on failure.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`backup:vm: ${signal}: cancelling`);
+    void writer
+      .abort()
+      .then(() => view.release('failure'))
+      .then(
+        () => process.exit(130),
+        (e: Error) => (console.error(`backup:vm: cleanup after ${signal} failed: ${e.message}`), process.exit(1)),
+      );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
   try {
     for (const disk of view.disks) {
       const reader = await view.openReader(disk.target);

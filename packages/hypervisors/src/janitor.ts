@@ -42,7 +42,7 @@ async function cleanJob(path: string, state: JobState, did: string[]): Promise<v
     }
   }
   if (state.kind === 'running') {
-    await endJob(virsh, state.domain, path);
+    await endJob(virsh, state.domain, path, state.exportMarker ?? path);
     did.push('ended the backup job if it was still running');
   }
   if (state.phase === 'committed') return;

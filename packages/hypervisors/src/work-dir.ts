@@ -22,6 +22,8 @@ export type JobState = {
   /** The checkpoint this job creates. */
   checkpoint: string;
   base: string | null;
+  /** What identifies our job in `virsh backup-dumpxml` when it is not the job path (TCP exports). */
+  exportMarker?: string;
   /** `committed` once release('success') has started: the new checkpoint is then kept. */
   phase: 'preparing' | 'exporting' | 'committed';
   /** Stopped VMs: qemu-nbd processes and the bitmaps this job added. */

@@ -173,8 +173,28 @@ describe.skipIf(unavailable)('libvirt backups of a real guest (running, then sto
     expect(copied.vda!.bytesRead).toBe(64 * KiB);
     expect(copied.vdb!.bytesRead).toBe(0);
     await next.release('success');
+    last = next;
     stopVm();
     expect(sameAsImage(join(out, 'p6', 'vda.raw'), vm.disks[0]!.path)).toBe(true);
     expect(sameAsImage(join(out, 'p6', 'vdb.raw'), vm.disks[1]!.path)).toBe(true);
+  });
+
+  it('exports over TCP, as for a remote host, with the same result', async () => {
+    virsh('start', name);
+    const { GuestConsole } = await import('../../../scripts/lab/index.js');
+    guest = await GuestConsole.connect(vm.consoleSocket);
+    await guest.waitReady();
+    await guest.write('vdb', 30720, 1024, 'overtcp');
+    const tcp = await LibvirtConnector.connect({ uri: LAB_URI, workDir: work, nbd: { transport: 'tcp', host: '127.0.0.1' } });
+    const view = await tcp.openBackup({ vm: name, sinceCheckpoint: last.checkpoint });
+    expect(view.base).toBe(last.checkpoint);
+    expect(virsh('backup-dumpxml', name)).toMatch(/transport='tcp'/);
+    const copied = await backupToDir(view, join(out, 'p7'), join(out, 'p6'));
+    expect(copied.vdb!.bytesRead).toBe(MiB);
+    expect(copied.vda!.bytesRead).toBe(0);
+    await view.release('success');
+    expect(virsh('domjobinfo', name)).toMatch(/Job type:\s+None/);
+    stopVm();
+    expect(sameAsImage(join(out, 'p7', 'vdb.raw'), vm.disks[1]!.path)).toBe(true);
   });
 });

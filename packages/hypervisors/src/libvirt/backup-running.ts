@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { NbdDiskReader } from '@strongbox/nbd';
 import { HypervisorError } from '../errors.js';
 import type { BackupDisk, BackupOutcome, BackupRequest, BackupView, SessionLogEntry } from '../types.js';
@@ -11,7 +11,32 @@ import { quiesce } from './quiesce.js';
 import type { Virsh } from './virsh.js';
 import { escapeXml, list, node, parseXml } from './xml.js';
 
-export type ViewContext = { virsh: Virsh; workDir: string; dom: DomainSnapshot; request: BackupRequest; checkpoint: string };
+/** How libvirt's NBD server is reached: a unix socket in the job dir (local), or TCP (remote hosts). */
+export type NbdTransport =
+  | { transport: 'unix' }
+  | {
+      transport: 'tcp';
+      host: string;
+      /**
+       * Where QEMU writes scratch files on a remote host (libvirt 9 insists on one; the
+       * job dir is not there). Default `/var/lib/libvirt/qemu`, QEMU's own directory.
+       */
+      remoteScratchDir?: string;
+    };
+
+export type ViewContext = {
+  virsh: Virsh;
+  workDir: string;
+  dom: DomainSnapshot;
+  request: BackupRequest;
+  checkpoint: string;
+  nbd: NbdTransport;
+  /** The libvirt host is another machine: paths in the job dir mean nothing there. */
+  remote: boolean;
+};
+
+/** An ephemeral port for the export; libvirt refuses one in use and we try another. */
+const pickPort = () => 20000 + Math.floor(Math.random() * 20000);
 
 /**
  * A running VM: repair the chain, freeze (when the guest agent allows), start a pull-mode
@@ -24,17 +49,20 @@ export async function openRunningBackup(ctx: ViewContext): Promise<BackupView> {
   const plan = await planForDomain(virsh, dom, request.sinceCheckpoint);
   log.push(...plan.log);
   await applyRepairs(virsh, dom, plan, log);
+  const tcp = ctx.nbd.transport === 'tcp' ? ctx.nbd : null;
+  let port = pickPort();
   const job = await JobDir.create(
     ctx.workDir,
-    { uri: virsh.uri, domain, kind: 'running', checkpoint, base: plan.base },
-    dom.info.qemuOwner,
+    { uri: virsh.uri, domain, kind: 'running', checkpoint, base: plan.base, exportMarker: tcp ? `port='${port}'` : undefined },
+    ctx.remote ? null : dom.info.qemuOwner,
   );
+  const marker = () => job.current.exportMarker ?? job.path;
   let released = false;
   const release = async (outcome: BackupOutcome) => {
     if (released) return;
     released = true;
     if (outcome === 'success') await job.update({ phase: 'committed' });
-    await endJob(virsh, domain, job.path);
+    await endJob(virsh, domain, job.path, marker());
     if (outcome === 'success') {
       if (plan.base) await deleteCheckpoint(virsh, domain, plan.base, false);
     } else {
@@ -53,11 +81,18 @@ export async function openRunningBackup(ctx: ViewContext): Promise<BackupView> {
       .map((d) => {
         const mode = plan.diskModes[d.target] === 'changed' ? 'incremental' : 'full';
         const incremental = plan.base && mode === 'incremental' ? ` incremental='${escapeXml(plan.base)}'` : '';
-        return `<disk name='${escapeXml(d.target)}' backup='yes' type='file' backupmode='${mode}'${incremental}><scratch file='${escapeXml(join(job.path, `scratch-${d.target}.qcow2`))}'/></disk>`;
+        const scratchPath = ctx.remote
+          ? join(tcp?.remoteScratchDir ?? '/var/lib/libvirt/qemu', `${basename(job.path)}-scratch-${d.target}.qcow2`)
+          : join(job.path, `scratch-${d.target}.qcow2`);
+        const scratch = `<scratch file='${escapeXml(scratchPath)}'/>`;
+        return `<disk name='${escapeXml(d.target)}' backup='yes' type='file' backupmode='${mode}'${incremental}>${scratch}</disk>`;
       })
       .join('');
-    const backupXml = `<domainbackup mode='pull'>${plan.base ? `<incremental>${escapeXml(plan.base)}</incremental>` : ''}<server transport='unix' socket='${escapeXml(socket)}'/><disks>${diskXml}</disks></domainbackup>`;
-    await writeXml(job.path, 'backup.xml', backupXml);
+    const server = () =>
+      tcp ? `<server transport='tcp' name='${escapeXml(tcp.host)}' port='${port}'/>` : `<server transport='unix' socket='${escapeXml(socket)}'/>`;
+    const backupXml = () =>
+      `<domainbackup mode='pull'>${plan.base ? `<incremental>${escapeXml(plan.base)}</incremental>` : ''}${server()}<disks>${diskXml}</disks></domainbackup>`;
+    await writeXml(job.path, 'backup.xml', backupXml());
     await writeXml(job.path, 'checkpoint.xml', checkpointXml(checkpoint, note, targets));
     const q = await quiesce(
       virsh,
@@ -67,7 +102,17 @@ export async function openRunningBackup(ctx: ViewContext): Promise<BackupView> {
     );
     await job.update({ phase: 'exporting' });
     try {
-      await virsh.run(['backup-begin', domain, join(job.path, 'backup.xml'), join(job.path, 'checkpoint.xml')]);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await virsh.run(['backup-begin', domain, join(job.path, 'backup.xml'), join(job.path, 'checkpoint.xml')]);
+          break;
+        } catch (e) {
+          if (!tcp || attempt >= 5 || !/in use|bind/i.test((e as Error).message)) throw e;
+          port = pickPort();
+          await job.update({ exportMarker: `port='${port}'` });
+          await writeXml(job.path, 'backup.xml', backupXml());
+        }
+      }
     } finally {
       await q.thaw();
     }
@@ -91,7 +136,7 @@ export async function openRunningBackup(ctx: ViewContext): Promise<BackupView> {
         const disk = disks.find((d) => d.target === target);
         const exp = exports.get(target);
         if (!disk || !exp) throw new HypervisorError('HV_EXPORT', `${dom.info.name} has no exported disk ${target}`);
-        const endpoint = { kind: 'unix' as const, path: socket };
+        const endpoint = tcp ? { kind: 'tcp' as const, host: tcp.host, port } : { kind: 'unix' as const, path: socket };
         const connections = request.connections ?? 4;
         if (disk.mode === 'changed') {
           if (!exp.bitmap) throw new HypervisorError('HV_EXPORT', `libvirt exported ${target} without its dirty bitmap`);
@@ -128,10 +173,13 @@ export function parseBackupExports(xml: string): Map<string, { name: string; bit
   return out;
 }
 
-/** Aborts the domain's backup job if it is ours (its socket lives in our job dir), then removes scratch files. */
-export async function endJob(virsh: Virsh, domain: string, jobPath: string): Promise<void> {
+/**
+ * Aborts the domain's backup job if it is ours (its socket lives in our job dir, or it
+ * serves on the port we recorded), then removes our scratch files.
+ */
+export async function endJob(virsh: Virsh, domain: string, jobPath: string, marker = jobPath): Promise<void> {
   const current = await virsh.tryRun(['backup-dumpxml', domain], /no domain backup job|not found|not running|no job/i);
-  if (current && current.includes(jobPath)) {
+  if (current && current.includes(marker)) {
     await virsh.tryRun(['domjobabort', domain], /no job is active/i);
   }
   await rm(jobPath, { recursive: true, force: true });

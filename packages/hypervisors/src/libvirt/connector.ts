@@ -4,7 +4,7 @@ import { runJanitor } from '../janitor.js';
 import type { BackupRequest, BackupView, HostInfo, HypervisorConnector, RestoreTarget, VmDetails, VmSummary } from '../types.js';
 import { DEFAULT_WORK_DIR } from '../work-dir.js';
 import { CHECKPOINT_PREFIX } from '../cbt-plan.js';
-import { openRunningBackup } from './backup-running.js';
+import { openRunningBackup, type NbdTransport } from './backup-running.js';
 import { openStoppedBackup } from './backup-stopped.js';
 import { describeDomain, getVm, listHosts, listVms } from './inventory.js';
 import { Virsh } from './virsh.js';
@@ -13,8 +13,13 @@ import { node, parseXml, text } from './xml.js';
 export type LibvirtConnectorOptions = {
   /** e.g. `qemu:///system`, `qemu+ssh://root@host/system`. */
   uri: string;
-  /** Where job scratch files and sockets live (local to the libvirt host). */
+  /** Where job state, scratch files and sockets live. */
   workDir?: string;
+  /**
+   * How to reach libvirt's NBD server: a unix socket (default for local URIs) or TCP
+   * (default for remote URIs, on the URI's host).
+   */
+  nbd?: NbdTransport;
 };
 
 /** KVM/QEMU through libvirt. */
@@ -22,25 +27,25 @@ export class LibvirtConnector implements HypervisorConnector {
   readonly kind = 'libvirt';
   readonly virsh: Virsh;
   readonly workDir: string;
+  readonly nbd: NbdTransport;
 
   private constructor(options: LibvirtConnectorOptions) {
     this.virsh = new Virsh(options.uri);
     this.workDir = options.workDir ?? DEFAULT_WORK_DIR;
+    const host = remoteHost(options.uri);
+    this.nbd = options.nbd ?? (host ? { transport: 'tcp', host } : { transport: 'unix' });
   }
 
   /** Connects (checks that libvirt answers) and runs the janitor over leftovers of dead movers. */
   static async connect(options: LibvirtConnectorOptions): Promise<LibvirtConnector> {
     const c = new LibvirtConnector(options);
     await c.virsh.run(['uri']);
-    if (!c.isLocal && options.workDir === undefined) {
-      throw new HypervisorError('HV_UNSUPPORTED', `${options.uri} is remote: backups export over unix sockets on the host, so run the mover there`);
-    }
     await runJanitor({ workDir: c.workDir });
     return c;
   }
 
   get isLocal(): boolean {
-    return !/^[a-z0-9]+\+(ssh|tcp|tls|libssh|libssh2):\/\//i.test(this.virsh.uri);
+    return remoteHost(this.virsh.uri) === null;
   }
 
   listHosts(): Promise<HostInfo[]> {
@@ -59,9 +64,14 @@ export class LibvirtConnector implements HypervisorConnector {
     const dom = await describeDomain(this.virsh, request.vm);
     // Sortable, unique per VM, and recognisably ours.
     const checkpoint = `${CHECKPOINT_PREFIX}${new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').replace('Z', '')}`;
-    const ctx = { virsh: this.virsh, workDir: this.workDir, dom, request, checkpoint };
+    const ctx = { virsh: this.virsh, workDir: this.workDir, dom, request, checkpoint, nbd: this.nbd, remote: !this.isLocal };
     if (dom.power === 'running') return openRunningBackup(ctx);
-    if (dom.power === 'stopped') return openStoppedBackup(ctx);
+    if (dom.power === 'stopped') {
+      if (!this.isLocal) {
+        throw new HypervisorError('HV_UNSUPPORTED', `${dom.info.name} is powered off on a remote host: its images are exported by qemu-nbd there, so run a mover on that host`);
+      }
+      return openStoppedBackup(ctx);
+    }
     throw new HypervisorError('HV_BUSY', `${dom.info.name} is ${dom.power}; back it up when it runs or is shut off`);
   }
 
@@ -82,4 +92,12 @@ export class LibvirtConnector implements HypervisorConnector {
     }
     return targets;
   }
+}
+
+/** The host of a remote libvirt URI (`qemu+ssh://root@host/system` → `host`), or null when local. */
+export function remoteHost(uri: string): string | null {
+  const m = /^[a-z0-9]+\+(?:ssh|tcp|tls|libssh|libssh2):\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?]+)/i.exec(uri);
+  if (m?.[1]) return m[1].replace(/^\[|\]$/g, '');
+  const plain = /^[a-z0-9]+:\/\/(?:[^@/]*@)?([^:/?]+)/i.exec(uri);
+  return plain?.[1] ? plain[1] : null;
 }

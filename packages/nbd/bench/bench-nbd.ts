@@ -2,7 +2,7 @@
  * pnpm bench:nbd — reads a 4 GiB qcow2 (all data, no holes) exported by qemu-nbd, once
  * with `nbdcopy … null:` and once with our client, and prints both rates and the ratio.
  * Not a test: it asserts nothing. Options: --size-gib N, --connections N, --request-mib N,
- * --depth N (requests in flight in total).
+ * --depth N (requests in flight in total), --alloc (a new buffer per read).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -18,6 +18,8 @@ const sizeGiB = arg('size-gib', 4);
 const connections = arg('connections', 4);
 const requestMiB = arg('request-mib', 1);
 const depth = arg('depth', 16);
+/** `--alloc`: use `read()` (a new buffer per read, as the DiskReader interface does) instead of recycled buffers. */
+const alloc = process.argv.includes('--alloc');
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const dir = join(root, '.data/bench');
@@ -74,7 +76,8 @@ async function timeOurs(): Promise<{ seconds: number; bytes: number }> {
     for (let at = e.offset; at < e.offset + e.length; at += step) {
       const n = Math.min(step, e.offset + e.length - at);
       const buffer = free.pop()!;
-      const p: Promise<void> = reader.readInto(at, buffer.subarray(0, n)).then((b) => {
+      const read = alloc ? reader.read(at, n) : reader.readInto(at, buffer.subarray(0, n));
+      const p: Promise<void> = read.then((b) => {
         bytes += b.length;
         free.push(buffer);
         inFlight.delete(p);
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
     console.log(`export: ${sizeGiB} GiB qcow2 over qemu-nbd (unix socket), best of 3`);
     console.log(`nbdcopy → null:            ${best(copy).toFixed(2)} s  ${rate(best(copy))} GiB/s`);
     console.log(
-      `@strongbox/nbd (${connections} conn, ${depth} × ${requestMiB} MiB reads in flight): ${best(ours).toFixed(2)} s  ${rate(best(ours))} GiB/s`,
+      `@strongbox/nbd (${connections} conn, ${depth} × ${requestMiB} MiB reads in flight${alloc ? ', new buffer per read' : ', recycled buffers'}): ${best(ours).toFixed(2)} s  ${rate(best(ours))} GiB/s`,
     );
     console.log(`ratio (ours / nbdcopy speed): ${((100 * best(copy)) / best(ours)).toFixed(0)}%`);
   } finally {

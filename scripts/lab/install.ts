@@ -51,7 +51,12 @@ export async function ensurePackages(): Promise<void> {
 
 /** The exact kernel package `linux-image-cloud-amd64` depends on (never a glob: that fetches every version). */
 async function kernelPackageName(): Promise<string> {
-  const { stdout } = await run('apt-cache', ['depends', 'linux-image-cloud-amd64']);
+  let { stdout } = await run('apt-cache', ['depends', 'linux-image-cloud-amd64'], { allowFailure: true });
+  if (!/Depends:/.test(stdout)) {
+    // A fresh machine may have no package lists yet.
+    await run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update']);
+    ({ stdout } = await run('apt-cache', ['depends', 'linux-image-cloud-amd64']));
+  }
   const match = /Depends:\s*(linux-image-\S+-cloud-amd64)/.exec(stdout);
   if (!match?.[1]) throw new LabError('LAB_KERNEL', `apt-cache names no cloud kernel package:\n${stdout}`);
   return match[1];

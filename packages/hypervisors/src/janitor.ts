@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { HypervisorError } from './errors.js';
 import { endJob } from './libvirt/backup-running.js';
@@ -14,8 +14,19 @@ function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch {
-    return '';
+    return ''; // exited meanwhile
   }
+}
+
+/** qemu-nbd processes serving from a job dir, recorded or not (a mover may die between spawn and record). */
+function qemuNbdServing(path: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      const cmd = cmdline(pid);
+      return /(^|\/)qemu-nbd /.test(cmd) && cmd.includes(`${path}/`);
+    });
 }
 
 async function dropCheckpoint(virsh: Virsh, state: JobState, did: string[]): Promise<void> {
@@ -34,12 +45,10 @@ async function dropCheckpoint(virsh: Virsh, state: JobState, did: string[]): Pro
 
 async function cleanJob(path: string, state: JobState, did: string[]): Promise<void> {
   const virsh = new Virsh(state.uri);
-  for (const p of state.qemuNbd) {
-    // Only a qemu-nbd that is still the one we started (same start time, serving from this job).
-    if (isAlive(p.pid, p.pidStart) && cmdline(p.pid).includes(path)) {
-      process.kill(p.pid, 'SIGKILL');
-      did.push(`killed qemu-nbd ${p.pid}`);
-    }
+  const recorded = state.qemuNbd.filter((p) => isAlive(p.pid, p.pidStart)).map((p) => p.pid);
+  for (const pid of new Set([...recorded.filter((pid) => cmdline(pid).includes(path)), ...qemuNbdServing(path)])) {
+    process.kill(pid, 'SIGKILL');
+    did.push(`killed qemu-nbd ${pid}`);
   }
   if (state.kind === 'running') {
     await endJob(virsh, state.domain, path, state.exportMarker ?? path);

@@ -49,6 +49,9 @@ describe.skipIf(unavailable)('libvirt backups of a real guest (running, then sto
     expect(details.guestAgent).toBe(true);
     const hosts = await connector.listHosts();
     expect(hosts[0]!.cpus).toBeGreaterThan(0);
+    const targets = await connector.restoreTargets();
+    expect(targets.length).toBeGreaterThan(0);
+    expect(targets[0]!.path).toMatch(/^\//);
   });
 
   it('takes an application-consistent full backup of the running VM', async () => {

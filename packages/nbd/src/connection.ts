@@ -191,7 +191,6 @@ export class NbdConnection {
       this.send(
         { handle: this.handle(), kind: 'read', offset, length, buffer, covered: 0, resolve: () => resolve(buffer), reject },
         CMD.READ,
-        Number(process.env.NBD_READ_FLAGS ?? 0),
       );
     });
   }

@@ -87,6 +87,7 @@ export class LibvirtConnector implements HypervisorConnector {
       targets.push({ kind: 'storage-pool', name, path, availableBytes: Number.isFinite(available) ? available : null });
     }
     if (targets.length === 0 && this.isLocal) {
+      // No pool and no default image directory: there is simply no target to offer.
       const s = await statfs('/var/lib/libvirt/images').catch(() => null);
       if (s) targets.push({ kind: 'directory', name: 'default-images', path: '/var/lib/libvirt/images', availableBytes: s.bavail * s.bsize });
     }

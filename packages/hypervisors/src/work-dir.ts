@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -54,6 +54,9 @@ export class JobDir {
 
   static async create(workDir: string, init: Omit<JobState, 'version' | 'pid' | 'pidStart' | 'phase' | 'qemuNbd' | 'addedBitmaps'>, owner: { uid: number; gid: number } | null): Promise<JobDir> {
     await mkdir(workDir, { recursive: true, mode: 0o711 });
+    // QEMU runs as its own user and must reach its socket inside: others need search (x) here.
+    const mode = (await stat(workDir)).mode & 0o7777;
+    if ((mode & 0o011) !== 0o011) await chmod(workDir, mode | 0o011);
     const path = join(workDir, `${JOB_PREFIX}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
     await mkdir(path, { mode: 0o700 });
     // QEMU (not root) creates the NBD socket and writes scratch files here: only it and root may enter.

@@ -1,0 +1,95 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { HypervisorError } from './errors.js';
+import { endJob } from './libvirt/backup-running.js';
+import { imageBitmaps, removeImageBitmap } from './libvirt/bitmaps.js';
+import { deleteCheckpoint } from './libvirt/checkpoints.js';
+import { parseDomainXml } from './libvirt/domain-xml.js';
+import { Virsh } from './libvirt/virsh.js';
+import { DEFAULT_WORK_DIR, findStaleJobs, isAlive, type JobState } from './work-dir.js';
+
+export type JanitorAction = { job: string; domain: string | null; did: string[] };
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return ''; // exited meanwhile
+  }
+}
+
+/** qemu-nbd processes serving from a job dir, recorded or not (a mover may die between spawn and record). */
+function qemuNbdServing(path: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      const cmd = cmdline(pid);
+      return /(^|\/)qemu-nbd /.test(cmd) && cmd.includes(`${path}/`);
+    });
+}
+
+async function dropCheckpoint(virsh: Virsh, state: JobState, did: string[]): Promise<void> {
+  try {
+    await deleteCheckpoint(virsh, state.domain, state.checkpoint, false);
+  } catch {
+    // A stopped domain: libvirt 9 cannot drop its bitmaps; do it by hand below.
+    await deleteCheckpoint(virsh, state.domain, state.checkpoint, true);
+    const disks = parseDomainXml(await virsh.run(['dumpxml', '--inactive', state.domain])).disks.filter((d) => d.format === 'qcow2');
+    for (const d of disks) {
+      if ((await imageBitmaps(d.source)).some((b) => b.name === state.checkpoint)) await removeImageBitmap(d.source, state.checkpoint);
+    }
+  }
+  did.push(`dropped unfinished checkpoint ${state.checkpoint}`);
+}
+
+async function cleanJob(path: string, state: JobState, did: string[]): Promise<void> {
+  const virsh = new Virsh(state.uri);
+  const recorded = state.qemuNbd.filter((p) => isAlive(p.pid, p.pidStart)).map((p) => p.pid);
+  for (const pid of new Set([...recorded.filter((pid) => cmdline(pid).includes(path)), ...qemuNbdServing(path)])) {
+    process.kill(pid, 'SIGKILL');
+    did.push(`killed qemu-nbd ${pid}`);
+  }
+  if (state.kind === 'running') {
+    await endJob(virsh, state.domain, path, state.exportMarker ?? path);
+    did.push('ended the backup job if it was still running');
+  }
+  if (state.phase === 'committed') return;
+  if (state.kind === 'running') {
+    await dropCheckpoint(virsh, state, did);
+    return;
+  }
+  await deleteCheckpoint(virsh, state.domain, state.checkpoint, true);
+  for (const b of state.addedBitmaps) {
+    if ((await imageBitmaps(b.path)).some((x) => x.name === b.bitmap)) {
+      await removeImageBitmap(b.path, b.bitmap);
+      did.push(`removed bitmap ${b.bitmap} from ${b.path}`);
+    }
+  }
+}
+
+/**
+ * Cleans up after movers that died mid-backup: for each job directory whose owner
+ * process is gone, ends its libvirt backup job, kills its qemu-nbd, drops the checkpoint
+ * it had started (the restore point was never written), and removes its files.
+ */
+export async function runJanitor(options: { workDir?: string } = {}): Promise<JanitorAction[]> {
+  const actions: JanitorAction[] = [];
+  for (const stale of await findStaleJobs(options.workDir ?? DEFAULT_WORK_DIR)) {
+    const did: string[] = [];
+    if (stale.state) {
+      try {
+        await cleanJob(stale.path, stale.state, did);
+      } catch (e) {
+        // The domain was removed meanwhile: nothing of it is left to clean but our files.
+        if (!(e instanceof HypervisorError && e.code === 'HV_VM_NOT_FOUND')) throw e;
+        did.push('the domain no longer exists');
+      }
+    }
+    await rm(stale.path, { recursive: true, force: true });
+    await rm(`${stale.path}.state.json`, { force: true });
+    did.push('removed scratch files');
+    actions.push({ job: stale.path, domain: stale.state?.domain ?? null, did });
+  }
+  return actions;
+}

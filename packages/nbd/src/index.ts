@@ -1,0 +1,6 @@
+export { NbdClient, type NbdClientOptions, type NbdStats } from './client.js';
+export { NbdConnection, type BlockStatusDescriptor, type ConnectOptions, type NbdEndpoint } from './connection.js';
+export { NbdDiskReader, type NbdDiskReaderOptions } from './disk-reader.js';
+export { NbdError, type NbdErrorCode } from './errors.js';
+export { allocatedExtents, changedExtents, coalesce, walkStatus, type StatusSegment } from './extents.js';
+export { BASE_ALLOCATION, STATE_DIRTY, STATE_HOLE, STATE_ZERO, TRANSMISSION_FLAGS } from './protocol.js';

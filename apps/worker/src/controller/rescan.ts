@@ -1,0 +1,49 @@
+import { InventoryRepository, type PrismaClient } from '@strongbox/db';
+import { LibvirtConnector, type HypervisorConnector } from '@strongbox/hypervisors';
+
+export type Connect = (uri: string) => Promise<HypervisorConnector>;
+
+/** libvirt reads an SSH key for qemu+ssh:// from the URI's `keyfile` parameter. */
+export function connectionUri(uri: string, sshKeyPath: string | null): string {
+  if (!sshKeyPath || !uri.includes('+ssh://')) return uri;
+  const url = new URL(uri);
+  url.searchParams.set('keyfile', sshKeyPath);
+  return url.toString();
+}
+
+const connectLibvirt: Connect = (uri) => LibvirtConnector.connect({ uri });
+
+/**
+ * Reads a connection's hosts, VMs and disks from the hypervisor into the inventory. A
+ * hypervisor that cannot be reached leaves the inventory as it was and records why.
+ */
+export async function rescanConnection(db: PrismaClient, connectionId: string, connect: Connect = connectLibvirt) {
+  const inventory = new InventoryRepository(db);
+  const connection = await db.hypervisorConnection.findUnique({ where: { id: connectionId } });
+  if (!connection) return { vms: 0, removed: true as const };
+  try {
+    const hypervisor = await connect(connectionUri(connection.uri, connection.sshKeyPath));
+    const hosts = await hypervisor.listHosts();
+    const summaries = await hypervisor.listVms();
+    const vms = [];
+    for (const summary of summaries) {
+      const vm = await hypervisor.getVm(summary.uuid);
+      vms.push({
+        externalId: vm.uuid,
+        name: vm.name,
+        powerState: vm.power,
+        configXml: vm.configXml,
+        disks: vm.disks.map((d) => ({ name: d.target, path: d.path, format: d.format, sizeBytes: d.sizeBytes })),
+      });
+    }
+    await inventory.applyRescan(
+      connectionId,
+      hosts.map((h) => ({ name: h.name, cpuCount: h.cpus, memoryBytes: h.memoryBytes })),
+      vms,
+    );
+    return { vms: vms.length, removed: false as const };
+  } catch (error) {
+    await inventory.recordRescanError(connectionId, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+}

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '@strongbox/config';
+import { createPrismaClient, InventoryRepository } from '@strongbox/db';
+import { defineLabVm, destroyLabVm, ensureLab, type LabPaths } from '../../../scripts/lab/index.js';
+import { connectionUri, rescanConnection } from '../src/controller/rescan.js';
+
+const env = parseEnv(process.env);
+const db = createPrismaClient(env.DATABASE_URL);
+const name = `sblab-rescan-${randomBytes(3).toString('hex')}`;
+let paths: LabPaths;
+
+beforeAll(async () => {
+  paths = await ensureLab();
+  await defineLabVm(paths, { name, disks: [{ sizeMiB: 16 }, { sizeMiB: 8, format: 'raw' }] });
+});
+afterAll(async () => {
+  await destroyLabVm(paths, name).catch(() => undefined); // already removed by the last test
+  await db.$disconnect();
+});
+
+describe('rescanConnection', () => {
+  it('reads hosts, VMs and disks of the local libvirt into the inventory, and marks a VM gone when it is', async () => {
+    const connection = await new InventoryRepository(db).createConnection({ name: `local-${name}`, uri: 'qemu:///system' });
+    const result = await rescanConnection(db, connection.id);
+    expect(result.vms).toBeGreaterThan(0);
+
+    const vm = await db.vm.findFirstOrThrow({ where: { connectionId: connection.id, name }, include: { disks: { orderBy: { name: 'asc' } }, host: true } });
+    expect(vm.removed).toBe(false);
+    expect(vm.powerState).toBe('stopped');
+    expect(vm.host?.name).toBeTruthy();
+    expect(vm.configXml).toContain(`<name>${name}</name>`);
+    expect(vm.disks.map((d) => [d.name, d.format, Number(d.sizeBytes)])).toEqual([
+      ['vda', 'qcow2', 16 * 1024 * 1024],
+      ['vdb', 'raw', 8 * 1024 * 1024],
+    ]);
+    const after = await db.hypervisorConnection.findUniqueOrThrow({ where: { id: connection.id } });
+    expect(after.lastRescanAt).not.toBeNull();
+    expect(after.lastError).toBeNull();
+
+    await destroyLabVm(paths, name);
+    await rescanConnection(db, connection.id);
+    const gone = await db.vm.findUniqueOrThrow({ where: { id: vm.id } });
+    expect(gone.removed).toBe(true);
+  });
+
+  it('records why an unreachable hypervisor could not be read, and changes nothing else', async () => {
+    const connection = await new InventoryRepository(db).createConnection({ name: `bad-${name}`, uri: 'qemu+tcp://127.0.0.1:1/system' });
+    await expect(rescanConnection(db, connection.id)).rejects.toThrow();
+    const after = await db.hypervisorConnection.findUniqueOrThrow({ where: { id: connection.id } });
+    expect(after.lastError).toBeTruthy();
+    expect(await db.vm.count({ where: { connectionId: connection.id } })).toBe(0);
+  });
+});
+
+describe('connectionUri', () => {
+  it.each([
+    ['qemu:///system', null, 'qemu:///system'],
+    ['qemu:///system', '/k', 'qemu:///system'],
+    ['qemu+ssh://root@kvm1/system', '/etc/strongbox/id_ed25519', 'qemu+ssh://root@kvm1/system?keyfile=%2Fetc%2Fstrongbox%2Fid_ed25519'],
+  ])('%s with key %s → %s', (uri, key, expected) => {
+    expect(connectionUri(uri, key)).toBe(expected);
+  });
+});

@@ -1,0 +1,117 @@
+import type { Db } from './client.js';
+import { AppError, isUniqueViolation } from './errors.js';
+
+export type ScannedHost = { name: string; cpuCount: number; memoryBytes: number };
+export type ScannedVm = {
+  externalId: string;
+  name: string;
+  powerState: string;
+  configXml: string | null;
+  disks: { name: string; path: string | null; format: string | null; sizeBytes: number }[];
+};
+
+export const connectionSelect = {
+  id: true,
+  name: true,
+  kind: true,
+  uri: true,
+  sshKeyPath: true,
+  lastRescanAt: true,
+  lastError: true,
+  version: true,
+  createdAt: true,
+  _count: { select: { vms: { where: { removed: false } }, hosts: true } },
+} as const;
+
+export class InventoryRepository {
+  constructor(private readonly db: Db) {}
+
+  listConnections() {
+    return this.db.hypervisorConnection.findMany({ select: connectionSelect, orderBy: { name: 'asc' } });
+  }
+
+  connection(id: string) {
+    return this.db.hypervisorConnection.findUnique({ where: { id }, select: connectionSelect });
+  }
+
+  async createConnection(input: { name: string; uri: string; sshKeyPath?: string | undefined }) {
+    try {
+      return await this.db.hypervisorConnection.create({
+        data: { name: input.name, kind: 'libvirt', uri: input.uri, sshKeyPath: input.sshKeyPath ?? null },
+        select: connectionSelect,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('CONFLICT', `a connection named "${input.name}" already exists`, { field: 'name' });
+      throw error;
+    }
+  }
+
+  async deleteConnection(id: string) {
+    const jobs = await this.db.backupJob.count({ where: { connectionId: id } });
+    if (jobs > 0) throw new AppError('CONFLICT', `${jobs} backup job(s) use this connection; delete or move them first`);
+    const result = await this.db.hypervisorConnection.deleteMany({ where: { id } });
+    if (result.count === 0) throw new AppError('NOT_FOUND', 'no such connection');
+  }
+
+  recordRescanError(id: string, message: string) {
+    return this.db.hypervisorConnection.update({ where: { id }, data: { lastError: message } });
+  }
+
+  /**
+   * Makes the inventory what the hypervisor reported: hosts and VMs upserted by name and
+   * hypervisor id, disks replaced, VMs no longer reported marked removed (kept while
+   * restore points refer to them).
+   */
+  async applyRescan(connectionId: string, hosts: ScannedHost[], vms: ScannedVm[], now = new Date()) {
+    const hostIds: string[] = [];
+    for (const host of hosts) {
+      const row = await this.db.host.upsert({
+        where: { connectionId_name: { connectionId, name: host.name } },
+        create: { connectionId, name: host.name, cpuCount: host.cpuCount, memoryBytes: BigInt(host.memoryBytes), lastSeenAt: now },
+        update: { cpuCount: host.cpuCount, memoryBytes: BigInt(host.memoryBytes), lastSeenAt: now },
+        select: { id: true },
+      });
+      hostIds.push(row.id);
+    }
+    // A libvirt connection is one host: its VMs run there.
+    const hostId = hostIds.length === 1 ? hostIds[0]! : null;
+    for (const vm of vms) {
+      const row = await this.db.vm.upsert({
+        where: { connectionId_externalId: { connectionId, externalId: vm.externalId } },
+        create: { connectionId, hostId, externalId: vm.externalId, name: vm.name, powerState: vm.powerState, configXml: vm.configXml, lastSeenAt: now },
+        update: { hostId, name: vm.name, powerState: vm.powerState, configXml: vm.configXml, lastSeenAt: now, removed: false },
+        select: { id: true },
+      });
+      await this.db.vmDisk.deleteMany({ where: { vmId: row.id, name: { notIn: vm.disks.map((d) => d.name) } } });
+      for (const disk of vm.disks) {
+        await this.db.vmDisk.upsert({
+          where: { vmId_name: { vmId: row.id, name: disk.name } },
+          create: { vmId: row.id, name: disk.name, path: disk.path, format: disk.format, sizeBytes: BigInt(disk.sizeBytes) },
+          update: { path: disk.path, format: disk.format, sizeBytes: BigInt(disk.sizeBytes) },
+        });
+      }
+    }
+    await this.db.vm.updateMany({
+      where: { connectionId, externalId: { notIn: vms.map((v) => v.externalId) }, removed: false },
+      data: { removed: true },
+    });
+    await this.db.hypervisorConnection.update({ where: { id: connectionId }, data: { lastRescanAt: now, lastError: null } });
+  }
+
+  vms(filter: { connectionId?: string; includeRemoved?: boolean } = {}) {
+    return this.db.vm.findMany({
+      where: { ...(filter.connectionId ? { connectionId: filter.connectionId } : {}), ...(filter.includeRemoved ? {} : { removed: false }) },
+      select: {
+        id: true,
+        name: true,
+        powerState: true,
+        removed: true,
+        lastSeenAt: true,
+        connectionId: true,
+        host: { select: { id: true, name: true } },
+        disks: { select: { name: true, format: true, sizeBytes: true }, orderBy: { name: 'asc' } },
+      },
+      orderBy: { name: 'asc' },
+    });
+  }
+}

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadEnvOrExit } from '@strongbox/config';
 import { createPrismaClient } from '@strongbox/db';
-import { LeaderLease } from './leader-lease.js';
+import { Controller } from './controller/controller.js';
 import { MoverRole } from './mover.js';
 import { parseRoles } from './roles.js';
 
@@ -23,11 +23,9 @@ const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
 const stops: (() => Promise<void>)[] = [];
 
 if (roles.has('controller')) {
-  const lease = new LeaderLease(redis, `${env.STRONGBOX_REDIS_PREFIX}:controller:leader`, 15_000, (leading) =>
-    log.info({ role: 'controller' }, leading ? 'controller active (leader lease taken)' : 'controller on standby'),
-  );
-  lease.start((error) => log.error({ err: error }, 'leader lease'));
-  stops.push(() => lease.stop());
+  const controller = new Controller(db, redis, env.STRONGBOX_REDIS_PREFIX, log.child({ role: 'controller' }));
+  controller.start();
+  stops.push(() => controller.stop());
 }
 
 if (roles.has('mover')) {

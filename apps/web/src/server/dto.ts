@@ -63,3 +63,56 @@ export function toMoverDto(row: {
     version: row.version,
   };
 }
+
+type ConnectionRow = {
+  id: string;
+  name: string;
+  kind: string;
+  uri: string;
+  sshKeyPath: string | null;
+  lastRescanAt: Date | null;
+  lastError: string | null;
+  version: number;
+  createdAt: Date;
+  _count: { vms: number; hosts: number };
+};
+
+export function toConnectionDto(row: ConnectionRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    uri: row.uri,
+    sshKeyPath: row.sshKeyPath,
+    lastRescanAt: iso(row.lastRescanAt),
+    lastError: row.lastError,
+    hosts: row._count.hosts,
+    vms: row._count.vms,
+    version: row.version,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+export type ConnectionDto = ReturnType<typeof toConnectionDto>;
+
+export function toVmDto(row: {
+  id: string;
+  name: string;
+  powerState: string;
+  removed: boolean;
+  lastSeenAt: Date;
+  connectionId: string;
+  host: { id: string; name: string } | null;
+  disks: { name: string; format: string | null; sizeBytes: bigint }[];
+}) {
+  return {
+    id: row.id,
+    name: row.name,
+    powerState: row.powerState,
+    removed: row.removed,
+    lastSeenAt: row.lastSeenAt.toISOString(),
+    connectionId: row.connectionId,
+    host: row.host,
+    disks: row.disks.map((d) => ({ name: d.name, format: d.format, sizeBytes: Number(d.sizeBytes) })),
+  };
+}
+export type VmDto = ReturnType<typeof toVmDto>;

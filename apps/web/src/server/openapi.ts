@@ -1,6 +1,7 @@
 import { z, type ZodType } from 'zod';
 import { jobSpecSchema, type Permission } from '@strongbox/core';
 import {
+  createConnectionBody,
   createTokenBody,
   createUserBody,
   errorDto,
@@ -45,6 +46,12 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/audit', summary: 'Audit log, newest first', permission: 'users.manage' },
   { method: 'get', path: '/movers', summary: 'Movers (proxies), online or not', permission: 'read', response: list(moverDto) },
   { method: 'patch', path: '/movers/{id}', summary: "Change a mover's task limit or disable it; 409 when `version` is stale", permission: 'infrastructure.edit', body: updateMoverBody, response: moverDto },
+  { method: 'get', path: '/connections', summary: 'Hypervisor connections', permission: 'read' },
+  { method: 'post', path: '/connections', summary: 'Add a libvirt connection; its inventory is read at once', permission: 'infrastructure.edit', body: createConnectionBody, status: 201 },
+  { method: 'get', path: '/connections/{id}', summary: 'One connection, with its last rescan', permission: 'read' },
+  { method: 'delete', path: '/connections/{id}', summary: 'Remove a connection no job uses (Administrator)', permission: 'delete', status: 204 },
+  { method: 'post', path: '/connections/{id}/rescan', summary: 'Read the inventory again now', permission: 'infrastructure.edit', status: 202 },
+  { method: 'get', path: '/vms', summary: 'Virtual machines of the inventory (?connectionId=, ?includeRemoved=true)', permission: 'read' },
   { method: 'get', path: '/jobs', summary: 'Backup jobs', permission: 'read' },
   { method: 'post', path: '/jobs', summary: 'Create a backup job; 400 names each bad field, nothing is written', permission: 'jobs.edit', body: jobSpecSchema, status: 201 },
   { method: 'get', path: '/jobs/{id}', summary: 'One backup job', permission: 'read' },

@@ -113,8 +113,30 @@ export const testMailBody = z.object({ to: z.email() }).strict();
 export const updateJobBody = jobUpdateSchema;
 
 /** A path id that is not a UUID names no job. */
-export function jobId(value: string): string {
+export const jobId = (value: string) => pathId(value, 'job');
+
+const LIBVIRT_SCHEMES = ['qemu:', 'qemu+ssh:', 'qemu+tcp:', 'qemu+tls:', 'qemu+unix:', 'qemu+libssh2:', 'qemu+libssh:'];
+
+export const createConnectionBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    uri: z
+      .string()
+      .trim()
+      .refine((v) => {
+        try {
+          return LIBVIRT_SCHEMES.includes(new URL(v).protocol);
+        } catch {
+          return false; // not a URL at all
+        }
+      }, 'must be a libvirt URI, e.g. qemu:///system or qemu+ssh://root@host/system'),
+    sshKeyPath: z.string().startsWith('/', 'must be an absolute path on the movers').max(1000).optional(),
+  })
+  .strict();
+
+/** A path id that is not a UUID names nothing. */
+export function pathId(value: string, what: string): string {
   const parsed = z.uuid().safeParse(value);
-  if (!parsed.success) throw new AppError('NOT_FOUND', 'no such job');
+  if (!parsed.success) throw new AppError('NOT_FOUND', `no such ${what}`);
   return parsed.data;
 }

@@ -1,9 +1,10 @@
 import type { Metadata } from 'next';
 import { can } from '@strongbox/core';
-import { BackupRepositoryRepository, MoverRepository, prisma } from '@strongbox/db';
+import { BackupRepositoryRepository, InventoryRepository, MoverRepository, prisma } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
-import { toMoverDto } from '@/server/dto';
+import { toConnectionDto, toMoverDto } from '@/server/dto';
+import { ConnectionsPanel } from './connections-panel';
 import { MoversTable } from './movers-table';
 
 export const metadata: Metadata = { title: 'Infrastructure' };
@@ -11,16 +12,25 @@ export const metadata: Metadata = { title: 'Infrastructure' };
 export default async function InfrastructurePage() {
   const user = await currentUser();
   const db = prisma();
-  const [movers, repositories] = await Promise.all([new MoverRepository(db).list(), new BackupRepositoryRepository(db).list()]);
+  const [connections, movers, repositories] = await Promise.all([
+    new InventoryRepository(db).listConnections(),
+    new MoverRepository(db).list(),
+    new BackupRepositoryRepository(db).list(),
+  ]);
+  const editable = Boolean(user && can(user.role, 'infrastructure.edit'));
   return (
     <>
       <PageHeader title="Infrastructure" />
+      <section className="mb-8">
+        <h2 className="mb-2 text-lg font-semibold">Hypervisor connections</h2>
+        <ConnectionsPanel initial={connections.map(toConnectionDto)} editable={editable} />
+      </section>
       <section className="mb-8">
         <h2 className="mb-2 text-lg font-semibold">Movers</h2>
         <p className="mb-3 text-sm text-slate-500">
           Data movers register themselves when they start and send a heartbeat every 10 seconds; one without a heartbeat for a minute is offline.
         </p>
-        <MoversTable initial={movers.map(toMoverDto)} editable={Boolean(user && can(user.role, 'infrastructure.edit'))} />
+        <MoversTable initial={movers.map(toMoverDto)} editable={editable} />
       </section>
       <section>
         <h2 className="mb-2 text-lg font-semibold">Backup repositories</h2>

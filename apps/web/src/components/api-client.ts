@@ -4,6 +4,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details?: { fields?: { field: string; message: string }[] },
   ) {
     super(message);
   }
@@ -16,9 +17,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     body: body === undefined ? null : JSON.stringify(body),
   });
   if (response.status === 204) return undefined as T;
-  const json = (await response.json()) as { error?: { code: string; message: string } };
+  const json = (await response.json()) as { error?: { code: string; message: string; details?: ApiError['details'] } };
   if (!response.ok) {
-    throw new ApiError(response.status, json.error?.code ?? 'ERROR', json.error?.message ?? response.statusText);
+    throw new ApiError(response.status, json.error?.code ?? 'ERROR', json.error?.message ?? response.statusText, json.error?.details);
   }
   return json as T;
 }

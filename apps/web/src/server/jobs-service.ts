@@ -79,3 +79,5 @@ export function toJobDto(row: JobRow) {
     updatedAt: row.updatedAt.toISOString(),
   };
 }
+
+export type JobDto = ReturnType<typeof toJobDto>;

@@ -1,0 +1,73 @@
+'use client';
+
+import Link from 'next/link';
+import { useState } from 'react';
+import { api } from '@/components/api-client';
+import type { JobDto } from '@/server/jobs-service';
+
+function describe(job: JobDto): string {
+  const s = job.schedule;
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  switch (s.kind) {
+    case 'daily':
+      return `${s.times.join(', ')} on ${s.weekdays.map((d) => days[d]).join(' ')}`;
+    case 'monthly':
+      return `${s.time} on day ${s.day} of each month`;
+    case 'periodic':
+      return `every ${s.everyHours} h${s.startTime ? ` from ${s.startTime}` : ''}`;
+    case 'after':
+      return 'after another job';
+    default:
+      return 'manually';
+  }
+}
+
+export function JobsTable({ initial, canEdit, canRun, canDelete }: { initial: JobDto[]; canEdit: boolean; canRun: boolean; canDelete: boolean }) {
+  const [jobs, setJobs] = useState(initial);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+
+  async function run(action: () => Promise<unknown>, done: string) {
+    setMessage(null);
+    try {
+      await action();
+      setJobs((await api<{ data: JobDto[] }>('GET', '/jobs?perPage=200')).data);
+      setMessage({ ok: true, text: done });
+    } catch (e) {
+      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  if (jobs.length === 0) {
+    return <p className="rounded-lg border border-dashed border-slate-300 bg-white p-10 text-center text-slate-500">No backup job yet.</p>;
+  }
+  return (
+    <>
+      {message && <p role="status" className={`mb-3 rounded px-3 py-2 text-sm ${message.ok ? 'bg-emerald-50 text-emerald-800' : 'bg-red-50 text-red-700'}`}>{message.text}</p>}
+      <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">
+        <thead className="bg-slate-100 text-left text-slate-600">
+          <tr><th className="p-3">Name</th><th className="p-3">Objects</th><th className="p-3">Schedule</th><th className="p-3">State</th><th className="p-3" /></tr>
+        </thead>
+        <tbody>
+          {jobs.map((job) => (
+            <tr key={job.id} className="border-t border-slate-200" data-testid={`job-${job.name}`}>
+              <td className="p-3 font-medium">{job.name}</td>
+              <td className="p-3">{job.objects.length} object(s)</td>
+              <td className="p-3">{describe(job)} <span className="text-slate-400">({job.timeZone})</span></td>
+              <td className="p-3">{job.enabled ? 'Enabled' : <span className="text-amber-700">Disabled</span>}</td>
+              <td className="space-x-2 p-3 text-right whitespace-nowrap">
+                {canRun && <button type="button" className="text-sky-700 underline" onClick={() => run(() => api('POST', `/jobs/${job.id}/start`), `${job.name} queued.`)}>Start</button>}
+                {canEdit && <Link href={`/jobs/${job.id}/edit`} className="text-sky-700 underline">Edit</Link>}
+                {canEdit && <button type="button" className="text-sky-700 underline" onClick={() => run(() => api('POST', `/jobs/${job.id}/clone`), `${job.name} copied.`)}>Clone</button>}
+                {canDelete && (
+                  <button type="button" className="text-red-700 underline" onClick={() => confirm(`Delete ${job.name}? Its restore points stay.`) && run(() => api('DELETE', `/jobs/${job.id}`), `${job.name} deleted.`)}>
+                    Delete
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -1,0 +1,41 @@
+export type RepositoryErrorCode =
+  | 'REPO_EXISTS'
+  | 'REPO_NOT_FOUND'
+  | 'REPO_CORRUPT'
+  | 'REPO_VERSION'
+  | 'REPO_NO_SPACE'
+  | 'REPO_IO'
+  | 'REPO_GC_RUNNING'
+  | 'REPO_CHUNK_VANISHED'
+  | 'POINT_NOT_FOUND'
+  | 'POINT_VERSION'
+  | 'POINT_CORRUPT'
+  | 'POINT_EXISTS'
+  | 'POINT_STATE'
+  | 'POINT_PARENT'
+  | 'DISK_NOT_FOUND'
+  | 'DISK_EXISTS'
+  | 'BAD_ARGUMENT'
+  | 'CHUNK_BAD';
+
+export class RepositoryError extends Error {
+  constructor(
+    readonly code: RepositoryErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RepositoryError';
+  }
+}
+
+/** Maps a filesystem error to a RepositoryError; ENOSPC/EDQUOT get their own code. */
+export function ioError(e: unknown, what: string): RepositoryError {
+  if (e instanceof RepositoryError) return e;
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new RepositoryError('REPO_NO_SPACE', `${what}: the repository's filesystem is full (${message})`, { cause: e });
+  return new RepositoryError('REPO_IO', `${what}: ${message}`, { cause: e });
+}
+
+export const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | null)?.code;

@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+import { ioError } from './errors.js';
+
+const execFileP = promisify(execFile);
+
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `data` under a temporary name, fsyncs it, renames it over `path`, fsyncs the folder. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, what: string): Promise<void> {
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  try {
+    const fh = await open(tmp, 'wx');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    await fsyncPath(dirname(path));
+  } catch (e) {
+    // The temporary file is ours and useless; the original error is what the caller needs.
+    await rm(tmp, { force: true });
+    throw ioError(e, what);
+  }
+}
+
+/**
+ * Flushes every dirty page of the filesystem holding `root` (syncfs(2) through
+ * `sync -f`): one call instead of an fsync per chunk file, which cost the previous
+ * attempt most of its write time. Falls back to a global sync where -f is unknown.
+ */
+export async function syncFilesystem(root: string): Promise<void> {
+  try {
+    await execFileP('sync', ['-f', root]);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ENOENT') throw ioError(e, 'running sync');
+    await execFileP('sync', []);
+  }
+}

@@ -1,0 +1,12 @@
+export { ChunkPool, transferable, type DecodeResult } from './chunk-pool.js';
+export { crc32c, decodeChunk, encodeChunk, maxChunkBytes, HEADER_BYTES as CHUNK_HEADER_BYTES, type ChunkProblem } from './codec/chunk-codec.mjs';
+export { DiskWriter } from './disk-writer.js';
+export { RepositoryError, type RepositoryErrorCode } from './errors.js';
+export { BLOCK_SIZES, DEFAULT_BLOCK_SIZE, POINT_FORMAT_VERSION, REPO_FORMAT_VERSION, ZSTD_LEVEL } from './format.js';
+export { DEFAULT_GC_MARGIN_MS } from './gc.js';
+export { blockCountOf, type DiskIndex } from './index-file.js';
+export { PointDisk, PointReader } from './point-reader.js';
+export { PointWriter, type BeginPointOptions } from './point-writer.js';
+export type { PointScan } from './points.js';
+export { Repository, type RepositoryConfig } from './repository.js';
+export type * from './types.js';

@@ -2,9 +2,18 @@
  * pnpm lab:up [N]     installs and starts the lab and N VMs (default 2)
  * pnpm lab:down       removes every sblab- VM
  * tsx scripts/lab/cli.ts write <vm> <dev> <offKiB> <lenKiB> [pattern]   makes a guest write
+ * tsx scripts/lab/cli.ts md5 <vm> <dev> <offKiB> <lenKiB>                 what the guest reads there
+ * tsx scripts/lab/cli.ts vm <name> <diskMiB>...                          defines and starts one VM
+ * tsx scripts/lab/cli.ts rm <name>...                                    removes VMs and their disks
  */
 import { join } from 'node:path';
-import { GuestConsole, labDown, labPaths, labUp } from './index.js';
+import { defineLabVm, destroyLabVm, ensureLab, GuestConsole, labDown, labPaths, labUp, startLabVm } from './index.js';
+
+async function guest(vm: string): Promise<GuestConsole> {
+  const c = await GuestConsole.connect(join(labPaths().vms, vm, 'console.sock'));
+  await c.waitReady(10_000);
+  return c;
+}
 
 async function main(): Promise<void> {
   const [command, ...args] = process.argv.slice(2);
@@ -21,14 +30,35 @@ async function main(): Promise<void> {
   if (command === 'write') {
     const [vm, dev, off, len, pattern] = args;
     if (!vm || !dev || !off || !len) throw new Error('usage: write <vm> <dev> <offKiB> <lenKiB> [pattern]');
-    const c = await GuestConsole.connect(join(labPaths().vms, vm, 'console.sock'));
-    await c.waitReady(10_000);
+    const c = await guest(vm);
     await c.write(dev, Number(off), Number(len), pattern ?? 'random');
     c.close();
     console.log(`${vm}: wrote ${len} KiB at ${off} KiB of ${dev}`);
     return;
   }
-  throw new Error('usage: cli.ts up [N] | down | write <vm> <dev> <offKiB> <lenKiB> [pattern]');
+  if (command === 'md5') {
+    const [vm, dev, off, len] = args;
+    if (!vm || !dev || !off || !len) throw new Error('usage: md5 <vm> <dev> <offKiB> <lenKiB>');
+    const c = await guest(vm);
+    console.log(await c.md5(dev, Number(off), Number(len)));
+    c.close();
+    return;
+  }
+  if (command === 'vm') {
+    const [name, ...sizes] = args;
+    if (!name || sizes.length === 0) throw new Error('usage: vm <name> <diskMiB>...');
+    const vm = await defineLabVm(await ensureLab(), { name, disks: sizes.map((s) => ({ sizeMiB: Number(s) })) });
+    (await startLabVm(vm)).close();
+    console.log(`${vm.name}: ${vm.disks.map((d) => d.target).join(' ')} started`);
+    return;
+  }
+  if (command === 'rm') {
+    const paths = await ensureLab();
+    for (const name of args) await destroyLabVm(paths, name);
+    console.log(`removed ${args.join(' ')}`);
+    return;
+  }
+  throw new Error('usage: cli.ts rm <name>... | up [N] | down | write <vm> <dev> <offKiB> <lenKiB> [pattern] | md5 <vm> <dev> <offKiB> <lenKiB> | vm <name> <diskMiB>...');
 }
 
 main().catch((e: unknown) => {

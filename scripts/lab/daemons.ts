@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { LIBVIRT_URI } from './paths.js';
 import { LabError, run } from './run.js';
 
@@ -12,11 +12,34 @@ async function libvirtAnswers(): Promise<boolean> {
   return (await run('virsh', ['-c', LIBVIRT_URI, 'version'], { allowFailure: true })).code === 0;
 }
 
+/** The `kvm` group's id, from /etc/group (Debian's qemu packages create it). */
+function kvmGid(): number | null {
+  const line = existsSync('/etc/group') ? /^kvm:[^:]*:(\d+):/m.exec(readFileSync('/etc/group', 'utf8')) : null;
+  return line ? Number(line[1]) : null;
+}
+
+/**
+ * Gives /dev/kvm the owner and mode Debian's udev rule gives it (root:kvm 0660). Machines
+ * without udev leave it root:root 0600; libvirt then finds KVM unusable for its QEMU user
+ * and throws away its cached QEMU capabilities at every `virsh define`, re-probing QEMU
+ * for ~45 s each time. The lab's guests run under TCG either way (`type='qemu'`).
+ */
+function fixKvmPermissions(): void {
+  if (!existsSync('/dev/kvm')) return;
+  const gid = kvmGid();
+  if (gid === null) return;
+  const st = statSync('/dev/kvm');
+  if (st.gid === gid && (st.mode & 0o060) === 0o060) return;
+  chownSync('/dev/kvm', st.uid, gid);
+  chmodSync('/dev/kvm', (st.mode & 0o7777) | 0o060);
+}
+
 /**
  * Starts virtlogd and libvirtd as daemons when they are not running (no systemd on these
  * machines). Without virtlogd, `virsh start` fails on a missing virtlogd socket.
  */
 export async function ensureDaemons(): Promise<void> {
+  fixKvmPermissions();
   if (!(await running('virtlogd'))) await run('virtlogd', ['-d']);
   if (!(await running('libvirtd'))) {
     // A libvirtd that died uncleanly leaves its pid file; it refuses to start over it.

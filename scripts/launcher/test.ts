@@ -6,6 +6,7 @@ import pg from 'pg';
 import { parseEnv } from '@strongbox/config';
 import { bootstrap, createPrismaClient } from '@strongbox/db';
 import { ensureDatabase } from '@strongbox/db/migrate';
+import { ensureLab, labUnavailableReason } from '../lab/index.js';
 import { Supervisor } from './processes.js';
 import { checkEnvOrExit, childEnvironment, migrate, provideServices, ROOT, type Services } from './provision.js';
 import { aptInstall, freePort, LaunchError, which } from './system.js';
@@ -26,6 +27,12 @@ function selectedSuites(argv: string[]): Suite[] {
     }
   }
   return wanted as Suite[];
+}
+
+/** `--grep <pattern>`: only the end-to-end tests whose title matches (a developer's shortcut). */
+function e2eGrep(argv: string[]): string[] {
+  const i = argv.indexOf('--grep');
+  return i >= 0 && argv[i + 1] ? ['--grep', argv[i + 1]!] : [];
 }
 
 const given = checkEnvOrExit();
@@ -136,7 +143,7 @@ async function e2eSuite(services: Services, dbName: string, prefix: string): Pro
     const json = join(resultsDir, 'e2e.json');
     const code = runRunner(
       process.execPath,
-      [join(ROOT, 'node_modules/@playwright/test/cli.js'), 'test', '--config', join(ROOT, 'playwright/playwright.config.ts')],
+      [join(ROOT, 'node_modules/@playwright/test/cli.js'), 'test', '--config', join(ROOT, 'playwright/playwright.config.ts'), ...e2eGrep(process.argv.slice(2))],
       {
         cwd: ROOT,
         env: {
@@ -153,6 +160,21 @@ async function e2eSuite(services: Services, dbName: string, prefix: string): Pro
   } finally {
     await supervisor.stopAll();
   }
+}
+
+/**
+ * The lab of real VMs (packages, guest kernel, libvirt daemons) is provisioned here, once,
+ * like Chromium: on a fresh machine that takes minutes, which no test hook should pay.
+ */
+async function provideLab(): Promise<void> {
+  const reason = labUnavailableReason();
+  if (reason) {
+    console.warn(`strongbox test: the tests on real VMs will be skipped: ${reason}`);
+    return;
+  }
+  console.log('\n━━ lab (libvirt, QEMU, guest image) ━━');
+  await ensureLab();
+  console.log('lab ready');
 }
 
 async function main() {
@@ -172,6 +194,7 @@ async function main() {
       { ...services, databaseUrl: integrationUrl },
       { NODE_ENV: 'test', STRONGBOX_REDIS_PREFIX: prefix, STRONGBOX_DATA_DIR: join(resultsDir, 'data') },
     );
+    if (suites.includes('integration') || suites.includes('e2e')) await provideLab();
     if (suites.includes('static')) results.push(staticSuite());
     if (suites.includes('unit')) results.push(vitestSuite('unit', env));
     if (suites.includes('integration')) results.push(vitestSuite('integration', env));

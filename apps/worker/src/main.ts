@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { loadEnvOrExit } from '@strongbox/config';
 import { createPrismaClient } from '@strongbox/db';
 import { Controller } from './controller/controller.js';
-import { MoverRole } from './mover.js';
+import { MoverRole } from './mover/mover-role.js';
 import { parseRoles } from './roles.js';
 
 const env = loadEnvOrExit();
@@ -23,7 +23,7 @@ const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
 const stops: (() => Promise<void>)[] = [];
 
 if (roles.has('controller')) {
-  const controller = new Controller(db, redis, env.STRONGBOX_REDIS_PREFIX, log.child({ role: 'controller' }));
+  const controller = new Controller(db, redis, env.STRONGBOX_REDIS_PREFIX, log.child({ role: 'controller' }), { publicUrl: env.STRONGBOX_PUBLIC_URL });
   controller.start();
   stops.push(() => controller.stop());
 }
@@ -31,6 +31,8 @@ if (roles.has('controller')) {
 if (roles.has('mover')) {
   const mover = new MoverRole(
     db,
+    redis,
+    env.STRONGBOX_REDIS_PREFIX,
     {
       name: env.STRONGBOX_MOVER_NAME,
       site: env.STRONGBOX_SITE,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@strongbox/config';
 import { createPrismaClient, InventoryRepository } from '@strongbox/db';
@@ -42,6 +43,33 @@ describe('rescanConnection', () => {
     await rescanConnection(db, connection.id);
     const gone = await db.vm.findUniqueOrThrow({ where: { id: vm.id } });
     expect(gone.removed).toBe(true);
+  });
+
+  it('reads the other VMs when one cannot be read (its disk file gone), and records that VM\'s problem', async () => {
+    const broken = `${name}-broken`;
+    const good = `${name}-good`;
+    const vm = await defineLabVm(paths, { name: broken, disks: [{ sizeMiB: 8 }] });
+    await defineLabVm(paths, { name: good, disks: [{ sizeMiB: 8 }] });
+    try {
+      const connection = await new InventoryRepository(db).createConnection({ name: `partial-${name}`, uri: 'qemu:///system' });
+      await rescanConnection(db, connection.id);
+      const before = await db.vm.findFirstOrThrow({ where: { connectionId: connection.id, name: broken }, include: { disks: true } });
+      expect(before.problem).toBeNull();
+      rmSync(vm.disks[0]!.path);
+      await rescanConnection(db, connection.id);
+      const after = await db.vm.findFirstOrThrow({ where: { connectionId: connection.id, name: broken }, include: { disks: true } });
+      expect(after.problem).toMatch(/vda\.qcow2/);
+      expect(after.removed).toBe(false);
+      // What was last read of it stays.
+      expect(after.disks.map((d) => [d.name, Number(d.sizeBytes)])).toEqual([['vda', 8 * 1024 * 1024]]);
+      expect(after.configXml).toBe(before.configXml);
+      const other = await db.vm.findFirstOrThrow({ where: { connectionId: connection.id, name: good } });
+      expect(other.problem).toBeNull();
+      expect((await db.hypervisorConnection.findUniqueOrThrow({ where: { id: connection.id } })).lastError).toBeNull();
+    } finally {
+      await destroyLabVm(paths, broken);
+      await destroyLabVm(paths, good);
+    }
   });
 
   it('records why an unreachable hypervisor could not be read, and changes nothing else', async () => {

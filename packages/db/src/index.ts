@@ -12,3 +12,4 @@ export * from './settings.js';
 export * from './user-sessions.js';
 export * from './users.js';
 export { Prisma, PrismaClient } from './generated/client.js';
+export * from './runs.js';

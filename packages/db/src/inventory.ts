@@ -6,9 +6,11 @@ export type ScannedVm = {
   externalId: string;
   name: string;
   powerState: string;
-  configXml: string | null;
-  disks: { name: string; path: string | null; format: string | null; sizeBytes: number }[];
-};
+} & (
+  | { configXml: string | null; disks: { name: string; path: string | null; format: string | null; sizeBytes: number }[]; problem?: undefined }
+  /** Listed by the hypervisor but not readable: config and disks stay as last read. */
+  | { problem: string; configXml?: undefined; disks?: undefined }
+);
 
 export const connectionSelect = {
   id: true,
@@ -76,12 +78,14 @@ export class InventoryRepository {
     // A libvirt connection is one host: its VMs run there.
     const hostId = hostIds.length === 1 ? hostIds[0]! : null;
     for (const vm of vms) {
+      const read = vm.problem === undefined ? { configXml: vm.configXml, problem: null } : { problem: vm.problem };
       const row = await this.db.vm.upsert({
         where: { connectionId_externalId: { connectionId, externalId: vm.externalId } },
-        create: { connectionId, hostId, externalId: vm.externalId, name: vm.name, powerState: vm.powerState, configXml: vm.configXml, lastSeenAt: now },
-        update: { hostId, name: vm.name, powerState: vm.powerState, configXml: vm.configXml, lastSeenAt: now, removed: false },
+        create: { connectionId, hostId, externalId: vm.externalId, name: vm.name, powerState: vm.powerState, lastSeenAt: now, ...read },
+        update: { hostId, name: vm.name, powerState: vm.powerState, lastSeenAt: now, removed: false, ...read },
         select: { id: true },
       });
+      if (vm.disks === undefined) continue;
       await this.db.vmDisk.deleteMany({ where: { vmId: row.id, name: { notIn: vm.disks.map((d) => d.name) } } });
       for (const disk of vm.disks) {
         await this.db.vmDisk.upsert({
@@ -106,6 +110,7 @@ export class InventoryRepository {
         name: true,
         powerState: true,
         removed: true,
+        problem: true,
         lastSeenAt: true,
         connectionId: true,
         host: { select: { id: true, name: true } },

@@ -34,6 +34,8 @@ function columns(spec: JobSpec) {
     schedule: { schedule: spec.schedule, window: spec.window, retries: spec.retries } as unknown as Prisma.InputJsonValue,
     options: spec.options as Prisma.InputJsonValue,
     retention: spec.retention as Prisma.InputJsonValue,
+    // The controller computes the next start from the definition; any save makes it do so again.
+    nextRunAt: null,
   };
 }
 

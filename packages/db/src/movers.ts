@@ -10,8 +10,11 @@ export type MoverRegistration = {
   softwareVersion: string;
 };
 
-/** A mover is online while its heartbeat is younger than this. */
-export const MOVER_OFFLINE_AFTER_MS = 60_000;
+/**
+ * A mover is online while its heartbeat (every 10 s) is younger than this; past it, the
+ * controller takes its tasks back, so that a dead mover is noticed within a minute.
+ */
+export const MOVER_OFFLINE_AFTER_MS = 40_000;
 
 export class MoverRepository {
   constructor(private readonly db: Db) {}

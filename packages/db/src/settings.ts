@@ -23,3 +23,7 @@ export class SettingRepository {
     throw new AppError('CONFLICT', 'the settings were changed by someone else; reload and try again');
   }
 }
+
+/** Global processing mode of the resource scheduler (Veeam's parallel processing switch). */
+export const PROCESSING_SETTING_KEY = 'processing';
+export type ProcessingSetting = { mode: 'parallel' | 'sequential' };

@@ -29,10 +29,13 @@ export const catalog = {
     attempts: 1,
     timeoutMs: 24 * 60 * 60 * 1000,
   },
-  /** Back up one VM disk on the mover whose queue it is in. */
+  /**
+   * Back up one VM on the mover whose queue it is in: its disk tasks, in one checkpoint
+   * and one restore point (a VM's disks share the point-in-time view).
+   */
   'task.run': {
     queue: 'mover',
-    payload: z.object({ taskId: uuid, sessionId: uuid, attempt: z.number().int().min(1) }).strict(),
+    payload: z.object({ sessionId: uuid, vmId: uuid, taskIds: z.array(uuid).min(1), attempt: z.number().int().min(1) }).strict(),
     attempts: 1,
     timeoutMs: 24 * 60 * 60 * 1000,
   },

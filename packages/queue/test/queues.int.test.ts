@@ -37,7 +37,7 @@ describe('the typed queue catalog', () => {
     const q = queues.queue('controller');
     const before = await q.count();
     await expect(queues.add('session.notify', { sessionId: 'not-a-uuid' } as never)).rejects.toThrow(QueueError);
-    await expect(queues.add('task.run', { taskId: randomUUID(), sessionId: randomUUID(), attempt: 1 })).rejects.toThrow('needs the mover queue');
+    await expect(queues.add('task.run', { sessionId: randomUUID(), vmId: randomUUID(), taskIds: [randomUUID()], attempt: 1 })).rejects.toThrow('needs the mover queue');
     expect(await q.count()).toBe(before);
   });
 

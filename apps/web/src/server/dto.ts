@@ -99,6 +99,7 @@ export function toVmDto(row: {
   name: string;
   powerState: string;
   removed: boolean;
+  problem: string | null;
   lastSeenAt: Date;
   connectionId: string;
   host: { id: string; name: string } | null;
@@ -109,6 +110,7 @@ export function toVmDto(row: {
     name: row.name,
     powerState: row.powerState,
     removed: row.removed,
+    problem: row.problem,
     lastSeenAt: row.lastSeenAt.toISOString(),
     connectionId: row.connectionId,
     host: row.host,
@@ -116,3 +118,27 @@ export function toVmDto(row: {
   };
 }
 export type VmDto = ReturnType<typeof toVmDto>;
+
+const MiB = 1024 * 1024;
+
+export function toRepositoryDto(
+  row: { id: string; name: string; kind: string; path: string; maxConcurrentTasks: number; readRateLimit: bigint | null; writeRateLimit: bigint | null; isDefault: boolean; verifyEveryDays: number; lastVerifiedAt: Date | null; lastVerifyResult: unknown; version: number },
+  usage?: { points: number; storedBytes: number },
+) {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    path: row.path,
+    maxConcurrentTasks: row.maxConcurrentTasks,
+    readRateLimitMiBs: row.readRateLimit === null ? null : Number(row.readRateLimit) / MiB,
+    writeRateLimitMiBs: row.writeRateLimit === null ? null : Number(row.writeRateLimit) / MiB,
+    isDefault: row.isDefault,
+    verifyEveryDays: row.verifyEveryDays,
+    lastVerifiedAt: iso(row.lastVerifiedAt),
+    lastVerifyResult: row.lastVerifyResult ?? null,
+    points: usage?.points ?? 0,
+    storedBytes: usage?.storedBytes ?? 0,
+    version: row.version,
+  };
+}

@@ -140,3 +140,41 @@ export function pathId(value: string, what: string): string {
   if (!parsed.success) throw new AppError('NOT_FOUND', `no such ${what}`);
   return parsed.data;
 }
+
+export const RUN_STATUSES = ['pending', 'running', 'success', 'warning', 'failed', 'cancelled', 'interrupted'] as const;
+
+export const sessionQuery = pageQuery.extend({
+  status: z.enum(RUN_STATUSES).optional(),
+  jobId: z.uuid().optional(),
+  kind: z.enum(['backup', 'maintenance']).optional(),
+});
+
+const MiB = 1024 * 1024;
+
+/** A repository as an administrator edits it; rate limits in MiB/s (null: unlimited). */
+const repositoryFields = {
+  name: z.string().trim().min(1).max(100),
+  maxConcurrentTasks: z.number().int().min(1).max(256),
+  readRateLimitMiBs: z.number().int().min(1).max(100_000).nullable(),
+  writeRateLimitMiBs: z.number().int().min(1).max(100_000).nullable(),
+  verifyEveryDays: z.number().int().min(0).max(365),
+};
+export const repositoryBody = z
+  .object({
+    ...repositoryFields,
+    path: z.string().trim().startsWith('/', 'must be an absolute path on the movers').max(1000),
+    maxConcurrentTasks: repositoryFields.maxConcurrentTasks.default(4),
+    readRateLimitMiBs: repositoryFields.readRateLimitMiBs.default(null),
+    writeRateLimitMiBs: repositoryFields.writeRateLimitMiBs.default(null),
+    verifyEveryDays: repositoryFields.verifyEveryDays.default(7),
+  })
+  .strict();
+/** Only what is sent changes (no defaults here: a missing field is left as it is). */
+export const updateRepositoryBody = z
+  .object({ ...repositoryFields, version: z.number().int().min(1) })
+  .partial()
+  .required({ version: true })
+  .strict();
+export const rateToBytes = (miBs: number | null | undefined) => (miBs === null || miBs === undefined ? null : BigInt(miBs * MiB));
+
+export const processingBody = z.object({ mode: z.enum(['parallel', 'sequential']), version: z.number().int().min(0) }).strict();

@@ -1,5 +1,5 @@
-import { InventoryRepository, type PrismaClient } from '@strongbox/db';
-import { LibvirtConnector, type HypervisorConnector } from '@strongbox/hypervisors';
+import { InventoryRepository, type PrismaClient, type ScannedVm } from '@strongbox/db';
+import { HypervisorError, LibvirtConnector, type HypervisorConnector } from '@strongbox/hypervisors';
 
 export type Connect = (uri: string) => Promise<HypervisorConnector>;
 
@@ -15,7 +15,9 @@ const connectLibvirt: Connect = (uri) => LibvirtConnector.connect({ uri });
 
 /**
  * Reads a connection's hosts, VMs and disks from the hypervisor into the inventory. A
- * hypervisor that cannot be reached leaves the inventory as it was and records why.
+ * hypervisor that cannot be reached leaves the inventory as it was and records why. One
+ * VM that cannot be read (a disk file gone, a volume pool down) does not hide the others:
+ * it keeps what was last read of it and records its problem.
  */
 export async function rescanConnection(db: PrismaClient, connectionId: string, connect: Connect = connectLibvirt) {
   const inventory = new InventoryRepository(db);
@@ -25,9 +27,17 @@ export async function rescanConnection(db: PrismaClient, connectionId: string, c
     const hypervisor = await connect(connectionUri(connection.uri, connection.sshKeyPath));
     const hosts = await hypervisor.listHosts();
     const summaries = await hypervisor.listVms();
-    const vms = [];
+    const vms: ScannedVm[] = [];
     for (const summary of summaries) {
-      const vm = await hypervisor.getVm(summary.uuid);
+      let vm;
+      try {
+        vm = await hypervisor.getVm(summary.uuid);
+      } catch (error) {
+        // Undefined between the list and the read: it is gone, as if it had not been listed.
+        if (error instanceof HypervisorError && error.code === 'HV_VM_NOT_FOUND') continue;
+        vms.push({ externalId: summary.uuid, name: summary.name, powerState: summary.power, problem: error instanceof Error ? error.message : String(error) });
+        continue;
+      }
       vms.push({
         externalId: vm.uuid,
         name: vm.name,

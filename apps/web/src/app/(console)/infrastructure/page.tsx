@@ -3,19 +3,22 @@ import { can } from '@strongbox/core';
 import { BackupRepositoryRepository, InventoryRepository, MoverRepository, prisma } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
-import { toConnectionDto, toMoverDto } from '@/server/dto';
+import { toConnectionDto, toMoverDto, toRepositoryDto } from '@/server/dto';
 import { ConnectionsPanel } from './connections-panel';
 import { MoversTable } from './movers-table';
+import { RepositoriesPanel } from './repositories-panel';
 
 export const metadata: Metadata = { title: 'Infrastructure' };
 
 export default async function InfrastructurePage() {
   const user = await currentUser();
   const db = prisma();
-  const [connections, movers, repositories] = await Promise.all([
+  const repos = new BackupRepositoryRepository(db);
+  const [connections, movers, repositories, usage] = await Promise.all([
     new InventoryRepository(db).listConnections(),
     new MoverRepository(db).list(),
-    new BackupRepositoryRepository(db).list(),
+    repos.list(),
+    repos.usage(),
   ]);
   const editable = Boolean(user && can(user.role, 'infrastructure.edit'));
   return (
@@ -34,21 +37,7 @@ export default async function InfrastructurePage() {
       </section>
       <section>
         <h2 className="mb-2 text-lg font-semibold">Backup repositories</h2>
-        <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">
-          <thead className="bg-slate-100 text-left text-slate-600">
-            <tr><th className="p-3">Name</th><th className="p-3">Kind</th><th className="p-3">Path</th><th className="p-3">Max tasks</th></tr>
-          </thead>
-          <tbody>
-            {repositories.map((r) => (
-              <tr key={r.id} className="border-t border-slate-200">
-                <td className="p-3">{r.name}{r.isDefault ? ' (default)' : ''}</td>
-                <td className="p-3">{r.kind}</td>
-                <td className="p-3"><code>{r.path}</code></td>
-                <td className="p-3">{r.maxConcurrentTasks}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <RepositoriesPanel initial={repositories.map((r) => toRepositoryDto(r, usage.get(r.id)))} editable={editable} canDelete={Boolean(user && can(user.role, 'delete'))} />
       </section>
     </>
   );

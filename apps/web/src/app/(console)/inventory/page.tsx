@@ -1,7 +1,10 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { can } from '@strongbox/core';
 import { InventoryRepository, prisma } from '@strongbox/db';
+import { ActionButton } from '@/components/action-button';
 import { PageHeader } from '@/components/area-page';
+import { currentUser } from '@/server/auth';
 import { toVmDto } from '@/server/dto';
 
 export const metadata: Metadata = { title: 'Inventory' };
@@ -10,6 +13,8 @@ const GiB = 1024 ** 3;
 const size = (bytes: number) => (bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`);
 
 export default async function InventoryPage() {
+  const user = await currentUser();
+  const canRun = Boolean(user && can(user.role, 'jobs.run'));
   const inventory = new InventoryRepository(prisma());
   const [connections, vms] = await Promise.all([inventory.listConnections(), inventory.vms()]);
   const names = new Map(connections.map((c) => [c.id, c.name]));
@@ -28,7 +33,7 @@ export default async function InventoryPage() {
       <PageHeader title="Inventory" />
       <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">
         <thead className="bg-slate-100 text-left text-slate-600">
-          <tr><th className="p-3">VM</th><th className="p-3">Host</th><th className="p-3">Connection</th><th className="p-3">State</th><th className="p-3">Disks</th></tr>
+          <tr><th className="p-3">VM</th><th className="p-3">Host</th><th className="p-3">Connection</th><th className="p-3">State</th><th className="p-3">Disks</th><th className="p-3" /></tr>
         </thead>
         <tbody>
           {vms.map(toVmDto).map((vm) => (
@@ -39,7 +44,11 @@ export default async function InventoryPage() {
               <td className="p-3">
                 <span className={`rounded px-2 py-0.5 text-xs ${vm.powerState === 'running' ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-200 text-slate-700'}`}>{vm.powerState}</span>
               </td>
-              <td className="p-3 text-slate-600">{vm.disks.map((d) => `${d.name} ${size(d.sizeBytes)} ${d.format ?? ''}`).join(', ')}</td>
+              <td className="p-3 text-slate-600">
+                {vm.disks.map((d) => `${d.name} ${size(d.sizeBytes)} ${d.format ?? ''}`).join(', ')}
+                {vm.problem && <p className="text-xs text-amber-700" data-testid="vm-problem">not read at the last rescan: {vm.problem}</p>}
+              </td>
+              <td className="p-3 text-right">{canRun && !vm.removed && <ActionButton path={`/vms/${vm.id}/quick-backup`} label="Quick backup" done="queued" />}</td>
             </tr>
           ))}
         </tbody>

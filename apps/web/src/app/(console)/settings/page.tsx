@@ -1,13 +1,16 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { can } from '@strongbox/core';
+import { PROCESSING_SETTING_KEY, prisma, SettingRepository, type ProcessingSetting } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
+import { ProcessingMode } from './processing-mode';
 
 export const metadata: Metadata = { title: 'Settings' };
 
 export default async function SettingsPage() {
   const user = await currentUser();
+  const processing = await new SettingRepository(prisma()).get<ProcessingSetting>(PROCESSING_SETTING_KEY);
   const links = [
     ...(user && can(user.role, 'users.manage')
       ? [{ href: '/settings/users', label: 'Users and roles', what: 'Add users, set roles, disable accounts.' }]
@@ -30,6 +33,9 @@ export default async function SettingsPage() {
           </li>
         ))}
       </ul>
+      <section className="mt-6">
+        <ProcessingMode initial={{ mode: processing?.value.mode ?? 'parallel', version: processing?.version ?? 0 }} editable={Boolean(user && can(user.role, 'settings.edit'))} />
+      </section>
     </>
   );
 }

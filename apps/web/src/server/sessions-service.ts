@@ -1,0 +1,75 @@
+import { RunRepository, type PrismaClient } from '@strongbox/db';
+
+type Session = Awaited<ReturnType<RunRepository['get']>>;
+type Task = Session['tasks'][number];
+
+const num = (n: bigint) => Number(n);
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export type TaskProgressDto = { totalBytes: number; rate: number; etaSeconds: number | null; busy: Record<string, number>; bottleneck: string; throttledMs: number };
+
+export function toTaskDto(t: Task) {
+  const progress = (t.progress ?? null) as TaskProgressDto | null;
+  const total = progress?.totalBytes ?? num(t.bytesTotal);
+  const done = ['success', 'warning'].includes(t.status);
+  return {
+    id: t.id,
+    vmId: t.vmId,
+    vmName: t.vm?.name ?? null,
+    diskName: t.diskName,
+    mover: t.mover?.name ?? null,
+    status: t.status,
+    attempt: t.attempt,
+    readMode: t.readMode,
+    bytesTotal: total,
+    bytesRead: num(t.bytesRead),
+    bytesProcessed: num(t.bytesProcessed),
+    bytesTransferred: num(t.bytesTransferred),
+    bytesWritten: num(t.bytesWritten),
+    /** 0–100: bytes read of the bytes this run reads (a finished task is 100). */
+    percent: done ? 100 : total > 0 ? Math.min(100, Math.floor((num(t.bytesRead) / total) * 100)) : 0,
+    rate: progress?.rate ?? 0,
+    etaSeconds: progress?.etaSeconds ?? null,
+    busy: progress?.busy ?? null,
+    bottleneck: progress?.bottleneck ?? null,
+    error: t.error,
+    startedAt: iso(t.startedAt),
+    endedAt: iso(t.endedAt),
+    notBefore: iso(t.notBefore),
+  };
+}
+
+export function toSessionDto(s: Session) {
+  const tasks = s.tasks.map(toTaskDto);
+  const total = tasks.reduce((n, t) => n + t.bytesTotal, 0);
+  const read = tasks.reduce((n, t) => n + (t.percent === 100 ? t.bytesTotal : t.bytesRead), 0);
+  return {
+    id: s.id,
+    kind: s.kind,
+    jobId: s.jobId,
+    name: s.name,
+    status: s.status,
+    triggeredBy: s.triggeredBy,
+    startedAt: s.startedAt.toISOString(),
+    endedAt: iso(s.endedAt),
+    durationMs: (s.endedAt ?? new Date()).getTime() - s.startedAt.getTime(),
+    stopRequested: s.stopRequested,
+    summary: s.summary,
+    percent: tasks.length === 0 ? (s.endedAt ? 100 : 0) : Math.floor(total > 0 ? (read / total) * 100 : 0),
+    bytesRead: tasks.reduce((n, t) => n + t.bytesRead, 0),
+    bytesProcessed: tasks.reduce((n, t) => n + t.bytesProcessed, 0),
+    bytesTransferred: tasks.reduce((n, t) => n + t.bytesTransferred, 0),
+    tasks,
+  };
+}
+
+export async function sessionDetail(db: PrismaClient, id: string) {
+  return toSessionDto(await new RunRepository(db).get(id));
+}
+
+export function toLogDto(r: { id: bigint; taskId: string | null; time: Date; level: string; message: string }) {
+  return { id: r.id.toString(), taskId: r.taskId, time: r.time.toISOString(), level: r.level, message: r.message };
+}
+
+export type SessionDto = ReturnType<typeof toSessionDto>;
+export type TaskDto = ReturnType<typeof toTaskDto>;

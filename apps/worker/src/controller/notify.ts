@@ -1,0 +1,42 @@
+import { SettingRepository, type PrismaClient } from '@strongbox/db';
+import { sendMail, SMTP_SETTING_KEY, type SmtpSettings } from '@strongbox/notifications';
+
+const STATUS_WORD: Record<string, string> = { success: 'Success', warning: 'Warning', failed: 'Failed', cancelled: 'Stopped', interrupted: 'Interrupted' };
+
+const mib = (n: bigint | number) => `${(Number(n) / 2 ** 20).toFixed(1)} MiB`;
+
+/** The job's email: its result in the subject, the summary and each VM's result in the body. */
+export async function notifySession(db: PrismaClient, sessionId: string, publicUrl: string): Promise<{ sent: boolean; reason?: string }> {
+  const session = await db.session.findUnique({
+    where: { id: sessionId },
+    select: {
+      name: true,
+      status: true,
+      startedAt: true,
+      endedAt: true,
+      notifiedAt: true,
+      tasks: { select: { diskName: true, status: true, bytesRead: true, bytesTransferred: true, error: true, readMode: true, vm: { select: { name: true } } } },
+    },
+  });
+  if (!session) return { sent: false, reason: 'no such session' };
+  if (session.notifiedAt) return { sent: false, reason: 'already sent' };
+  const smtp = (await new SettingRepository(db).get<SmtpSettings>(SMTP_SETTING_KEY))?.value;
+  if (!smtp?.enabled || smtp.to.length === 0) return { sent: false, reason: 'notifications are off' };
+  const word = STATUS_WORD[session.status] ?? session.status;
+  const seconds = session.endedAt ? Math.round((session.endedAt.getTime() - session.startedAt.getTime()) / 1000) : 0;
+  const lines = session.tasks.map(
+    (t) =>
+      `  ${t.vm?.name ?? '?'} ${t.diskName}: ${t.status} — read ${mib(t.bytesRead)} (${t.readMode === 'changed' ? 'changed blocks' : 'whole disk'}), transferred ${mib(t.bytesTransferred)}${t.error ? ` — ${t.error}` : ''}`,
+  );
+  const text = [
+    `${session.name}: ${word}`,
+    `Started ${session.startedAt.toISOString()}, took ${seconds} s.`,
+    '',
+    ...lines,
+    '',
+    `${publicUrl}/sessions/${sessionId}`,
+  ].join('\n');
+  await sendMail(smtp, { to: smtp.to, subject: `[Strongbox] ${word}: ${session.name}`, text });
+  await db.session.update({ where: { id: sessionId }, data: { notifiedAt: new Date() } });
+  return { sent: true };
+}

@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          // Integration tests beside scripts (they start real services) belong to the other project.
+          exclude: ['**/node_modules/**', '**/*.int.test.ts'],
           environment: 'node',
         },
       },

@@ -11,8 +11,10 @@ export async function seedInventory(tag: string, vmNames: string[]) {
   try {
     const connectionId = randomUUID();
     const hostId = randomUUID();
+    // Read "just now", so that the controller's periodic rescan leaves these rows alone
+    // (a rescan of qemu:///system would replace them with the lab's real VMs).
     await client.query(
-      `INSERT INTO "HypervisorConnection" (id, name, kind, uri, "updatedAt") VALUES ($1, $2, 'libvirt', 'qemu:///system', now())`,
+      `INSERT INTO "HypervisorConnection" (id, name, kind, uri, "lastRescanAt", "updatedAt") VALUES ($1, $2, 'libvirt', 'qemu:///system', now(), now())`,
       [connectionId, `conn-${tag}-${connectionId.slice(0, 8)}`],
     );
     await client.query(`INSERT INTO "Host" (id, "connectionId", name) VALUES ($1, $2, $3)`, [hostId, connectionId, `host-${tag}`]);

@@ -6,7 +6,6 @@
  * point's `job` record; the next run reads only what changed since it, when the
  * connector trusts the chain.
  */
-import { existsSync } from 'node:fs';
 import { LibvirtConnector, type BackupView } from '../packages/hypervisors/src/index.js';
 import { backupDisk } from '../packages/pipeline/src/index.js';
 import { Repository, type PointSummary } from '../packages/repository/src/index.js';
@@ -26,7 +25,7 @@ const { values, positionals } = parseArgs({
 async function main(): Promise<void> {
   const vmName = positionals[0];
   if (!vmName || !values.repo) throw new Error('usage: pnpm backup:vm <vm> --repo <path> [--full] [--uri URI] [--require-quiesce]');
-  const repo = existsSync(`${values.repo}/strongbox.json`) ? await Repository.open(values.repo) : await Repository.create(values.repo);
+  const repo = await Repository.openOrCreate(values.repo);
   const connector = await LibvirtConnector.connect({ uri: values.uri!, workDir: values['work-dir'] });
   const vm = await connector.getVm(vmName);
   const points = await repo.listPoints(vm.uuid);

@@ -120,8 +120,9 @@ export async function listLabVms(): Promise<string[]> {
 /** A lab VM that is already defined with its files in place, or null. */
 export async function existingLabVm(paths: LabPaths, name: string): Promise<LabVm | null> {
   const dir = join(paths.vms, name);
-  const known = await run('virsh', ['-c', LIBVIRT_URI, 'dominfo', name], { allowFailure: true });
-  if (known.code !== 0 || !existsSync(dir)) return null;
+  const known = await run('virsh', ['-c', LIBVIRT_URI, 'dumpxml', '--inactive', name], { allowFailure: true });
+  // A domain of that name made by another checkout (libvirt names are machine-wide) is not ours to reuse.
+  if (known.code !== 0 || !existsSync(dir) || !known.stdout.includes(join(dir, 'console.sock'))) return null;
   const disks: LabDisk[] = [];
   for (const file of (await readdir(dir)).sort()) {
     const m = /^(vd[a-z])\.(qcow2|raw)$/.exec(file);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { link, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { ioError } from './errors.js';
@@ -33,6 +33,37 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, w
     // The temporary file is ours and useless; the original error is what the caller needs.
     await rm(tmp, { force: true });
     throw ioError(e, what);
+  }
+}
+
+/**
+ * As writeFileAtomic, but never over an existing file: the complete file is linked into
+ * place, which fails with EEXIST when another writer got there first (also over NFS,
+ * where link is atomic and O_EXCL may not be). Resolves to false then.
+ */
+export async function writeFileExclusive(path: string, data: Uint8Array | string, what: string): Promise<boolean> {
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  try {
+    const fh = await open(tmp, 'wx');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await link(tmp, path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+    await fsyncPath(dirname(path));
+    return true;
+  } catch (e) {
+    throw ioError(e, what);
+  } finally {
+    // Linked or not, the temporary name is ours to remove.
+    await rm(tmp, { force: true });
   }
 }
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ChunkStore } from './chunk-store.js';
 import { RepositoryError, errnoOf, ioError } from './errors.js';
-import { fsyncPath, writeFileAtomic } from './fs-util.js';
+import { fsyncPath, writeFileExclusive } from './fs-util.js';
 import {
   BLOCK_SIZES,
   DEFAULT_BLOCK_SIZE,
@@ -47,7 +47,12 @@ export class Repository {
     return this.config.id;
   }
 
-  /** Creates a repository in an empty (or absent) folder; refuses anything else. */
+  /**
+   * Creates a repository in an empty (or absent) folder; refuses anything else. A folder
+   * holding only what an unfinished creation leaves (the empty sub-folders, before
+   * strongbox.json) counts as empty. Two creators at once: one strongbox.json wins, the
+   * other gets REPO_EXISTS (openOrCreate then opens the winner's).
+   */
   static async create(path: string, opts: { blockSize?: BlockSize } = {}): Promise<Repository> {
     const root = resolve(path);
     const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -59,7 +64,8 @@ export class Repository {
       if (errnoOf(e) !== 'ENOENT') throw ioError(e, `reading ${root}`);
     }
     if (existing?.includes(REPO_FILE)) throw new RepositoryError('REPO_EXISTS', `${root} already holds a Strongbox repository`);
-    if (existing && existing.length > 0) throw new RepositoryError('REPO_EXISTS', `${root} is not empty and is not a Strongbox repository (it holds ${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''})`);
+    const foreign = (existing ?? []).filter((name) => !SUBDIRS.includes(name) && !name.startsWith(`${REPO_FILE}.tmp-`));
+    if (foreign.length > 0) throw new RepositoryError('REPO_EXISTS', `${root} is not empty and is not a Strongbox repository (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`);
     const config: RepositoryConfig = {
       format: 'strongbox-repository',
       formatVersion: REPO_FORMAT_VERSION,
@@ -70,17 +76,46 @@ export class Repository {
       hash: 'sha256',
       cipher: 'none',
     };
+    let written = false;
     try {
       await mkdir(root, { recursive: true });
-      for (const d of SUBDIRS) await mkdir(join(root, d));
+      for (const d of SUBDIRS) await mkdir(join(root, d), { recursive: true });
       // strongbox.json last: a folder without it is not a repository, and can be created again.
-      await writeFileAtomic(join(root, REPO_FILE), JSON.stringify(config, null, 2) + '\n', `writing ${REPO_FILE}`);
+      written = await writeFileExclusive(join(root, REPO_FILE), JSON.stringify(config, null, 2) + '\n', `writing ${REPO_FILE}`);
     } catch (e) {
-      for (const d of SUBDIRS) await rm(join(root, d), { recursive: true, force: true });
-      if (existing === null) await rm(root, { recursive: true, force: true });
+      // Only empty folders go (rmdir refuses others): a concurrent creator may own them.
+      for (const d of SUBDIRS) await rmdir(join(root, d)).catch(() => undefined);
+      if (existing === null) await rmdir(root).catch(() => undefined);
       throw ioError(e, `creating a repository in ${root}`);
     }
+    if (!written) throw new RepositoryError('REPO_EXISTS', `${root} already holds a Strongbox repository (created meanwhile)`);
     return new Repository(root, config);
+  }
+
+  /**
+   * The repository at `path`, created when the folder is absent or empty (as a mover does
+   * with a new repository folder). Safe with several movers doing it at once.
+   */
+  static async openOrCreate(path: string, opts: { blockSize?: BlockSize } = {}): Promise<Repository> {
+    try {
+      return await Repository.open(path);
+    } catch (e) {
+      if (!(e instanceof RepositoryError && e.code === 'REPO_NOT_FOUND')) throw e;
+    }
+    try {
+      return await Repository.create(path, opts);
+    } catch (e) {
+      // Someone else's strongbox.json came first: that repository is the one to open.
+      if (e instanceof RepositoryError && e.code === 'REPO_EXISTS' && (await Repository.hasConfig(path))) return Repository.open(path);
+      throw e;
+    }
+  }
+
+  private static async hasConfig(path: string): Promise<boolean> {
+    return stat(join(resolve(path), REPO_FILE)).then(
+      () => true,
+      () => false, // absent or unreadable: the caller's own error says more than this would
+    );
   }
 
   static async open(path: string): Promise<Repository> {

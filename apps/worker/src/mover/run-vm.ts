@@ -1,4 +1,3 @@
-import { existsSync, readdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { toLocal } from '@strongbox/core';
 import { RunRepository, specOf, jobSelect, type PrismaClient } from '@strongbox/db';
@@ -18,11 +17,12 @@ export type MoverContext = {
   connect?: (uri: string, workDir: string | undefined) => Promise<HypervisorConnector>;
 };
 
-/** The repository at `path`, made when the folder is new or empty (the default one is). */
-export async function openRepository(path: string, blockSize?: BlockSize): Promise<Repository> {
-  if (existsSync(`${path}/strongbox.json`)) return Repository.open(path);
-  if (existsSync(path) && readdirSync(path).length > 0) return Repository.open(path); // its error names what is wrong
-  return Repository.create(path, blockSize ? { blockSize } : {});
+/**
+ * The repository at `path`, made when the folder is new or empty (the default one is):
+ * the first backup of several running at once creates it, the others open it.
+ */
+export function openRepository(path: string, blockSize?: BlockSize): Promise<Repository> {
+  return Repository.openOrCreate(path, blockSize ? { blockSize } : {});
 }
 
 type ActiveFull = ReturnType<typeof specOf>['options']['activeFull'];

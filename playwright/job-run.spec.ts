@@ -75,6 +75,8 @@ test('a job for 3 lab VMs runs, live, to success; the second run reads only what
     await expect(page.getByTestId('session-percent')).toHaveText('100%', { timeout: 180_000 });
     await expect(session.locator('header [data-status]')).toHaveAttribute('data-status', 'success', { timeout: 60_000 });
     await expect(session.getByTestId('bottleneck')).not.toHaveText('—');
+    // The throughput chart has a curve, drawn from the movers' per-second samples.
+    await expect(session.getByTestId('throughput-chart').locator('.recharts-area-area')).toBeVisible();
     await attachScreenshot(page, testInfo, 'session-done');
 
     await page.getByRole('link', { name: 'Backups' }).click();
@@ -88,6 +90,11 @@ test('a job for 3 lab VMs runs, live, to success; the second run reads only what
     await expect(changed).toContainText('changed blocks only');
     await expect(changed.getByTestId('read')).toHaveText('1.0 MiB');
     await attachScreenshot(page, testInfo, 'session-incremental');
+
+    // Home shows today's two successful runs of this job among the last days' results.
+    await page.getByRole('link', { name: 'Home' }).click();
+    await expect(page.getByTestId('daily-results-chart').locator('.recharts-bar-rectangle').first()).toBeVisible();
+    await attachScreenshot(page, testInfo, 'home-chart');
 
     // Every disk of the latest points restores to what the guest reads.
     const repoPath = repo.path;

@@ -202,7 +202,7 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     expect((verified.lastVerifyResult as { chunksChecked: number }).chunksChecked).toBeGreaterThan(0);
   });
 
-  it('emails the result of a run to a real SMTP server', async () => {
+  it('emails the result of a run to a real SMTP server, to the global and the job\'s recipients, and not on a result the job skips', async () => {
     const sink = await startSmtpSink();
     const settings = new SettingRepository(db);
     const before = await settings.get(SMTP_SETTING_KEY);
@@ -210,15 +210,27 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     try {
       await movers([{ name: 'mv-mail', maxConcurrentTasks: 2 }]);
       const repo = await repository({ maxConcurrentTasks: 2 });
-      const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects: [{ type: 'vm', vmId: estate.vmIds.ra! }], schedule: { kind: 'manual' } });
+      const objects = [{ type: 'vm' as const, vmId: estate.vmIds.ra! }];
+      const silent = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects, schedule: { kind: 'manual' }, options: { notify: { onSuccess: false } } });
+      const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects, schedule: { kind: 'manual' }, options: { notify: { to: ['ops@example.test'] } } });
       const c = controller();
+      await c.queues.add('job.run', { jobId: silent.id, trigger: 'user', triggeredBy: 'test' });
+      const quiet = await ended((await sessionOf(silent.id)).id);
+      expect(quiet.status).toBe('success');
       await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
       const done = await ended((await sessionOf(j.id)).id);
       expect(done.status).toBe('success');
       const mail = await waitFor('the email', async () => sink.received.find((m) => m.raw.includes(j.name)), 30_000);
-      expect(mail.to).toEqual(['admin@example.test']);
+      expect(mail.to.sort()).toEqual(['admin@example.test', 'ops@example.test']);
       expect(mail.raw).toMatch(/Subject: \[Strongbox\] Success: /);
       expect(mail.raw).toContain(`sblab-ra-${tag}`);
+      // The notification job of the silent run has finished by now (it was queued first).
+      const handled = await waitFor('the silent run\'s notification to be handled', async () => {
+        const q = await c.queues.queue('controller').getJob(`notify-${quiet.id}`);
+        return q?.finishedOn ? q : null;
+      });
+      expect(handled.returnvalue).toEqual({ sent: false, reason: 'the job does not send on success' });
+      expect(sink.received.some((m) => m.raw.includes(silent.name))).toBe(false);
     } finally {
       const now = await settings.get(SMTP_SETTING_KEY);
       await settings.save(SMTP_SETTING_KEY, { enabled: false, host: '127.0.0.1', port: 25, security: 'none', from: 'strongbox@example.test', to: [] }, now!.version);

@@ -1,3 +1,5 @@
+export * from './daily-results.js';
+export * from './describe-schedule.js';
 export * from './disk-reader.js';
 export * from './grant-tasks.js';
 export * from './ids.js';
@@ -6,4 +8,5 @@ export * from './plan-run.js';
 export * from './retention.js';
 export * from './roles.js';
 export * from './schedule.js';
+export * from './throughput.js';
 export * from './zoned-time.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobSpecSchema, jobUpdateSchema, matchesPattern, type JobSpecInput } from './job-spec.js';
+import { jobSpecSchema, jobUpdateSchema, matchesPattern, notifySwitch, type JobSpecInput } from './job-spec.js';
 
 const base: JobSpecInput = {
   name: 'Nightly',
@@ -18,7 +18,14 @@ function fields(input: unknown): string[] {
 describe('jobSpecSchema', () => {
   it('fills defaults', () => {
     const spec = jobSpecSchema.parse(base);
-    expect(spec.options).toEqual({ blockSizeKiB: 1024, compression: 'optimal', applicationAware: true, requireSuccessfulProcessing: false, activeFull: { kind: 'never' } });
+    expect(spec.options).toEqual({
+      blockSizeKiB: 1024,
+      compression: 'optimal',
+      applicationAware: true,
+      requireSuccessfulProcessing: false,
+      activeFull: { kind: 'never' },
+      notify: { onSuccess: true, onWarning: true, onFailure: true, to: [] },
+    });
     expect(spec.retries).toEqual({ count: 3, waitMinutes: 10 });
     expect(spec.retention.gfs).toEqual({ weekly: 0, monthly: 0, yearly: 0 });
     expect(spec.timeZone).toBe('UTC');
@@ -33,8 +40,21 @@ describe('jobSpecSchema', () => {
     ['a window with no hour', { window: { allowed: Array.from({ length: 7 }, () => Array(24).fill(false)) } }, ['window.allowed']],
     ['an unknown field', { colour: 'red' }, ['']],
     ['a repository that is not an id', { repositoryId: 'default' }, ['repositoryId']],
+    ['a job email recipient that is not an address', { options: { notify: { to: ['ops'] } } }, ['options.notify.to.0']],
   ])('refuses %s, naming the field', (_name, change, expected) => {
     expect(fields({ ...base, ...change })).toEqual(expected);
+  });
+});
+
+describe('notifySwitch', () => {
+  it.each([
+    ['success', 'onSuccess'],
+    ['warning', 'onWarning'],
+    ['failed', 'onFailure'],
+    ['cancelled', 'onFailure'],
+    ['interrupted', 'onFailure'],
+  ])('a %s run falls under %s', (status, key) => {
+    expect(notifySwitch(status)).toBe(key);
   });
 });
 

@@ -48,8 +48,28 @@ export const jobOptionsSchema = z
         z.object({ kind: z.literal('monthly'), day: z.union([z.number().int().min(1).max(31), z.literal('last')]) }).strict(),
       ])
       .default({ kind: 'never' }),
+    /**
+     * The job's email after each run (on the SMTP settings): which results send it, and
+     * recipients besides the global ones (as Veeam's job-level notification settings).
+     */
+    notify: z
+      .object({
+        onSuccess: z.boolean().default(true),
+        onWarning: z.boolean().default(true),
+        onFailure: z.boolean().default(true),
+        to: z.array(z.email('must be an email address')).max(50).default([]),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
+
+/** Which of a job's notify switches a session's final status falls under. */
+export function notifySwitch(status: string): 'onSuccess' | 'onWarning' | 'onFailure' {
+  if (status === 'success') return 'onSuccess';
+  if (status === 'warning') return 'onWarning';
+  return 'onFailure';
+}
 
 export const jobRetentionSchema = z
   .object({

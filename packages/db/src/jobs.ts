@@ -1,4 +1,4 @@
-import type { JobSpec } from '@strongbox/core';
+import { jobOptionsSchema, type JobSpec } from '@strongbox/core';
 import type { Db } from './client.js';
 import { AppError, isUniqueViolation } from './errors.js';
 import type { Prisma } from './generated/client.js';
@@ -52,7 +52,8 @@ export function specOf(row: JobRow): JobSpec {
     repositoryId: row.repositoryId,
     timeZone: row.timeZone,
     objects: row.objects as JobSpec['objects'],
-    options: row.options as JobSpec['options'],
+    // Parsed, so that options added since the job was saved read as their defaults.
+    options: jobOptionsSchema.parse(row.options),
     retention: row.retention as JobSpec['retention'],
     schedule: when.schedule,
     window: when.window,

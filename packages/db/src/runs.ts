@@ -105,6 +105,15 @@ export class RunRepository {
     return { rows, total };
   }
 
+  /** Backup runs since `since`, lean: their start, result and what they transferred. */
+  async recentResults(since: Date) {
+    const rows = await this.db.session.findMany({
+      where: { kind: 'backup', startedAt: { gte: since } },
+      select: { startedAt: true, status: true, tasks: { select: { bytesTransferred: true } } },
+    });
+    return rows.map((r) => ({ startedAt: r.startedAt, status: r.status, bytesTransferred: r.tasks.reduce((n, t) => n + Number(t.bytesTransferred), 0) }));
+  }
+
   async get(id: string) {
     const session = await this.db.session.findUnique({
       where: { id },

@@ -1,3 +1,4 @@
+import { throughputSeries, type Sample } from '@strongbox/core';
 import { RunRepository, type PrismaClient } from '@strongbox/db';
 
 type Session = Awaited<ReturnType<RunRepository['get']>>;
@@ -6,7 +7,7 @@ type Task = Session['tasks'][number];
 const num = (n: bigint) => Number(n);
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export type TaskProgressDto = { totalBytes: number; rate: number; etaSeconds: number | null; busy: Record<string, number>; bottleneck: string; throttledMs: number };
+export type TaskProgressDto = { totalBytes: number; rate: number; etaSeconds: number | null; busy: Record<string, number>; bottleneck: string; throttledMs: number; history?: Sample[] };
 
 export function toTaskDto(t: Task) {
   const progress = (t.progress ?? null) as TaskProgressDto | null;
@@ -39,8 +40,9 @@ export function toTaskDto(t: Task) {
   };
 }
 
-export function toSessionDto(s: Session) {
+export function toSessionDto(s: Session, now = new Date()) {
   const tasks = s.tasks.map(toTaskDto);
+  const samples = s.tasks.map((t) => ((t.progress ?? null) as TaskProgressDto | null)?.history ?? []);
   const total = tasks.reduce((n, t) => n + t.bytesTotal, 0);
   const read = tasks.reduce((n, t) => n + (t.percent === 100 ? t.bytesTotal : t.bytesRead), 0);
   return {
@@ -52,13 +54,15 @@ export function toSessionDto(s: Session) {
     triggeredBy: s.triggeredBy,
     startedAt: s.startedAt.toISOString(),
     endedAt: iso(s.endedAt),
-    durationMs: (s.endedAt ?? new Date()).getTime() - s.startedAt.getTime(),
+    durationMs: (s.endedAt ?? now).getTime() - s.startedAt.getTime(),
     stopRequested: s.stopRequested,
     summary: s.summary,
     percent: tasks.length === 0 ? (s.endedAt ? 100 : 0) : Math.floor(total > 0 ? (read / total) * 100 : 0),
     bytesRead: tasks.reduce((n, t) => n + t.bytesRead, 0),
     bytesProcessed: tasks.reduce((n, t) => n + t.bytesProcessed, 0),
     bytesTransferred: tasks.reduce((n, t) => n + t.bytesTransferred, 0),
+    /** Read rate over the session (bytes/s), for its chart. */
+    throughput: throughputSeries(samples, s.startedAt.getTime(), (s.endedAt ?? now).getTime()),
     tasks,
   };
 }

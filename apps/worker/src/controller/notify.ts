@@ -1,11 +1,15 @@
-import { SettingRepository, type PrismaClient } from '@strongbox/db';
+import { notifySwitch } from '@strongbox/core';
+import { jobSelect, SettingRepository, specOf, type PrismaClient } from '@strongbox/db';
 import { sendMail, SMTP_SETTING_KEY, type SmtpSettings } from '@strongbox/notifications';
 
 const STATUS_WORD: Record<string, string> = { success: 'Success', warning: 'Warning', failed: 'Failed', cancelled: 'Stopped', interrupted: 'Interrupted' };
 
 const mib = (n: bigint | number) => `${(Number(n) / 2 ** 20).toFixed(1)} MiB`;
 
-/** The job's email: its result in the subject, the summary and each VM's result in the body. */
+/**
+ * The job's email: its result in the subject, the summary and each VM's result in the body;
+ * sent to the global recipients and the job's own, when the job sends on that result.
+ */
 export async function notifySession(db: PrismaClient, sessionId: string, publicUrl: string): Promise<{ sent: boolean; reason?: string }> {
   const session = await db.session.findUnique({
     where: { id: sessionId },
@@ -15,13 +19,18 @@ export async function notifySession(db: PrismaClient, sessionId: string, publicU
       startedAt: true,
       endedAt: true,
       notifiedAt: true,
+      job: { select: jobSelect },
       tasks: { select: { diskName: true, status: true, bytesRead: true, bytesTransferred: true, error: true, readMode: true, vm: { select: { name: true } } } },
     },
   });
   if (!session) return { sent: false, reason: 'no such session' };
   if (session.notifiedAt) return { sent: false, reason: 'already sent' };
   const smtp = (await new SettingRepository(db).get<SmtpSettings>(SMTP_SETTING_KEY))?.value;
-  if (!smtp?.enabled || smtp.to.length === 0) return { sent: false, reason: 'notifications are off' };
+  if (!smtp?.enabled) return { sent: false, reason: 'notifications are off' };
+  const notify = session.job ? specOf(session.job).options.notify : null;
+  if (notify && !notify[notifySwitch(session.status)]) return { sent: false, reason: `the job does not send on ${session.status}` };
+  const to = [...new Set([...smtp.to, ...(notify?.to ?? [])])];
+  if (to.length === 0) return { sent: false, reason: 'no recipients' };
   const word = STATUS_WORD[session.status] ?? session.status;
   const seconds = session.endedAt ? Math.round((session.endedAt.getTime() - session.startedAt.getTime()) / 1000) : 0;
   const lines = session.tasks.map(
@@ -36,7 +45,7 @@ export async function notifySession(db: PrismaClient, sessionId: string, publicU
     '',
     `${publicUrl}/sessions/${sessionId}`,
   ].join('\n');
-  await sendMail(smtp, { to: smtp.to, subject: `[Strongbox] ${word}: ${session.name}`, text });
+  await sendMail(smtp, { to, subject: `[Strongbox] ${word}: ${session.name}`, text });
   await db.session.update({ where: { id: sessionId }, data: { notifiedAt: new Date() } });
   return { sent: true };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { addSample, type Sample } from '@strongbox/core';
 import type { PrismaClient } from '@strongbox/db';
 import type { Progress, Throttle } from '@strongbox/pipeline';
 
@@ -9,6 +10,8 @@ import type { Progress, Throttle } from '@strongbox/pipeline';
  */
 export class TaskProgress {
   private last = 0;
+  /** Bytes read over time, for the session's throughput chart. */
+  private history: Sample[] = [[Date.now(), 0]];
   private pending: Promise<void> = Promise.resolve();
 
   constructor(
@@ -48,6 +51,7 @@ export class TaskProgress {
 
   private async write(p: Progress): Promise<void> {
     const eta = p.rate > 0 ? Math.max(0, Math.round((p.totalBytes - p.bytesRead) / p.rate)) : null;
+    this.history = addSample(this.history, [this.last, Math.round(p.bytesRead)]);
     await this.db.task.update({
       where: { id: this.taskId },
       data: {
@@ -55,7 +59,7 @@ export class TaskProgress {
         bytesProcessed: BigInt(Math.round(p.bytesProcessed)),
         bytesTransferred: BigInt(Math.round(p.bytesTransferred)),
         bytesWritten: BigInt(Math.round(p.bytesWritten)),
-        progress: { totalBytes: p.totalBytes, rate: p.rate, etaSeconds: eta, busy: p.busy, bottleneck: p.bottleneck, throttledMs: p.throttledMs },
+        progress: { totalBytes: p.totalBytes, rate: p.rate, etaSeconds: eta, busy: p.busy, bottleneck: p.bottleneck, throttledMs: p.throttledMs, history: this.history },
         lastProgressAt: new Date(this.last),
       },
     });

@@ -1,9 +1,14 @@
 import type { Metadata } from 'next';
-import { BackupRepositoryRepository, prisma } from '@strongbox/db';
+import { dailyResults } from '@strongbox/core';
+import { BackupRepositoryRepository, prisma, RunRepository } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
+import { DailyResultsChart } from '@/components/daily-results-chart';
 import { checkHealth } from '@/server/health';
 
 export const metadata: Metadata = { title: 'Home' };
+export const dynamic = 'force-dynamic';
+
+const DAYS = 14;
 
 function Status({ label, ok, detail }: { label: string; ok: boolean; detail?: string | undefined }) {
   return (
@@ -18,10 +23,14 @@ function Status({ label, ok, detail }: { label: string; ok: boolean; detail?: st
 }
 
 export default async function HomePage() {
-  const [health, repositories] = await Promise.all([
+  const now = new Date();
+  const [health, repositories, recent] = await Promise.all([
     checkHealth(),
     new BackupRepositoryRepository(prisma()).list(),
+    new RunRepository(prisma()).recentResults(new Date(now.getTime() - DAYS * 86_400_000)),
   ]);
+  // Days as the backup server's clock reads them (the browser's zone is not known here).
+  const days = dailyResults(recent, now, DAYS, Intl.DateTimeFormat().resolvedOptions().timeZone);
   const online = health.movers.filter((m) => m.online).length;
   return (
     <>
@@ -30,6 +39,9 @@ export default async function HomePage() {
         <Status label="Database" ok={health.database.status === 'ok'} detail={health.database.error} />
         <Status label="Redis" ok={health.redis.status === 'ok'} detail={health.redis.error} />
         <Status label="Movers" ok={online > 0} detail={`${online} of ${health.movers.length} online`} />
+      </section>
+      <section className="mt-8">
+        <DailyResultsChart days={days} />
       </section>
       <section className="mt-8">
         <h2 className="mb-2 text-lg font-semibold">Repositories</h2>

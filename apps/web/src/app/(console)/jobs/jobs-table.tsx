@@ -2,25 +2,9 @@
 
 import Link from 'next/link';
 import { useState } from 'react';
+import { describeSchedule } from '@strongbox/core';
 import { api } from '@/components/api-client';
 import type { JobDto } from '@/server/jobs-service';
-
-function describe(job: JobDto): string {
-  const s = job.schedule;
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  switch (s.kind) {
-    case 'daily':
-      return `${s.times.join(', ')} on ${s.weekdays.map((d) => days[d]).join(' ')}`;
-    case 'monthly':
-      return `${s.time} on day ${s.day} of each month`;
-    case 'periodic':
-      return `every ${s.everyHours} h${s.startTime ? ` from ${s.startTime}` : ''}`;
-    case 'after':
-      return 'after another job';
-    default:
-      return 'manually';
-  }
-}
 
 export function JobsTable({ initial, canEdit, canRun, canDelete }: { initial: JobDto[]; canEdit: boolean; canRun: boolean; canDelete: boolean }) {
   const [jobs, setJobs] = useState(initial);
@@ -52,7 +36,7 @@ export function JobsTable({ initial, canEdit, canRun, canDelete }: { initial: Jo
             <tr key={job.id} className="border-t border-slate-200" data-testid={`job-${job.name}`}>
               <td className="p-3 font-medium">{job.name}</td>
               <td className="p-3">{job.objects.length} object(s)</td>
-              <td className="p-3">{describe(job)} <span className="text-slate-400">({job.timeZone})</span></td>
+              <td className="p-3">{describeSchedule(job.schedule, (id) => jobs.find((j) => j.id === id)?.name)} <span className="text-slate-400">({job.timeZone})</span></td>
               <td className="p-3">{job.enabled ? 'Enabled' : <span className="text-amber-700">Disabled</span>}</td>
               <td className="space-x-2 p-3 text-right whitespace-nowrap">
                 {canRun && <button type="button" className="text-sky-700 underline" onClick={() => run(() => api('POST', `/jobs/${job.id}/start`), `${job.name} queued.`)}>Start</button>}

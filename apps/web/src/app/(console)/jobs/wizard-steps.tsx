@@ -1,7 +1,7 @@
 'use client';
 
 import { useState } from 'react';
-import { BLOCK_SIZES_KIB, matchesPattern, type Schedule } from '@strongbox/core';
+import { BLOCK_SIZES_KIB, describeSchedule, matchesPattern, type Schedule } from '@strongbox/core';
 import type { Draft } from './job-wizard';
 import type { WizardChoices } from './wizard-data';
 
@@ -114,7 +114,35 @@ export function OptionsStep({ draft, update }: StepProps) {
       {full.kind === 'monthly' && (
         <label className="text-sm">On day<input type="number" min={1} max={31} value={full.day === 'last' ? 31 : full.day} onChange={(e) => set({ activeFull: { kind: 'monthly', day: Number(e.target.value) } })} className={input} /></label>
       )}
+      <NotifyFields notify={o.notify} set={(notify) => set({ notify })} />
     </div>
+  );
+}
+
+type Notify = NonNullable<Draft['options']['notify']>;
+/** The job schema's defaults, for a draft that has not set them. */
+const notifyOf = (notify: Notify | undefined) => ({ onSuccess: true, onWarning: true, onFailure: true, to: [] as string[], ...notify });
+
+function describeNotify(notify: Notify | undefined): string {
+  const n = notifyOf(notify);
+  const on = [n.onSuccess && 'success', n.onWarning && 'warning', n.onFailure && 'failure'].filter(Boolean);
+  if (on.length === 0) return 'never';
+  return `on ${on.join(', ')}${n.to.length ? `, also to ${n.to.join(', ')}` : ''}`;
+}
+
+function NotifyFields({ notify, set }: { notify: Notify | undefined; set: (n: Notify) => void }) {
+  const n = notifyOf(notify);
+  const results = [['onSuccess', 'success'], ['onWarning', 'warning'], ['onFailure', 'failure']] as const;
+  return (
+    <fieldset className="col-span-2 rounded border border-slate-200 p-3 text-sm">
+      <legend className="px-1 font-medium">Email after each run (SMTP in Settings → Email)</legend>
+      {results.map(([key, word]) => (
+        <label key={key} className="mr-4"><input type="checkbox" checked={n[key]} onChange={(e) => set({ ...n, [key]: e.target.checked })} /> on {word}</label>
+      ))}
+      <label className="mt-2 block">Also send to (comma-separated, besides the global recipients)
+        <input defaultValue={n.to.join(', ')} onBlur={(e) => set({ ...n, to: e.target.value.split(',').map((t) => t.trim()).filter(Boolean) })} className={input} aria-label="Job email recipients" />
+      </label>
+    </fieldset>
   );
 }
 
@@ -190,7 +218,9 @@ export function SummaryStep({ draft, choices }: { draft: Draft; choices: WizardC
       <dt className="text-slate-500">Repository</dt><dd>{name(choices.repositories, draft.repositoryId)}</dd>
       <dt className="text-slate-500">Retention</dt><dd>{draft.retention.keepPoints ? `${draft.retention.keepPoints} points` : ''}{draft.retention.keepDays ? ` ${draft.retention.keepDays} days` : ''}</dd>
       <dt className="text-slate-500">Block size</dt><dd>{draft.options.blockSizeKiB ?? 1024} KiB, compression {draft.options.compression ?? 'optimal'}</dd>
-      <dt className="text-slate-500">Schedule</dt><dd>{JSON.stringify(draft.schedule)} ({draft.timeZone})</dd>
+      <dt className="text-slate-500">Schedule</dt><dd>{describeSchedule(draft.schedule, (id) => choices.jobs.find((j) => j.id === id)?.name)} ({draft.timeZone}){draft.window ? ', within the backup window' : ''}</dd>
+      <dt className="text-slate-500">Retries</dt><dd>{draft.retries.count ?? 3} time(s), {draft.retries.waitMinutes ?? 10} min apart</dd>
+      <dt className="text-slate-500">Email</dt><dd>{describeNotify(draft.options.notify)}</dd>
     </dl>
   );
 }

@@ -14,7 +14,7 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
   const q = sessionQuery.safeParse(await searchParams);
   const filter = q.success ? q.data : sessionQuery.parse({});
   const { rows, total } = await new RunRepository(prisma()).list({ status: filter.status, jobId: filter.jobId, kind: filter.kind }, filter.page, filter.perPage);
-  const sessions = rows.map(toSessionDto);
+  const sessions = rows.map((r) => toSessionDto(r));
   return (
     <>
       <PageHeader title="Sessions" />

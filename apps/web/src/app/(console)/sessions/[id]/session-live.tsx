@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import { api } from '@/components/api-client';
 import { bytes, duration } from '@/components/format';
 import { ProgressBar, StatusBadge } from '@/components/status-badge';
+import { ThroughputChart } from '@/components/throughput-chart';
 import type { SessionDto, TaskDto, toLogDto } from '@/server/sessions-service';
 
 type Log = ReturnType<typeof toLogDto>;
@@ -71,6 +72,7 @@ export function SessionLive({ initial, initialLogs, canRun }: { initial: Session
         <div>Transferred <b>{bytes(session.bytesTransferred)}</b></div>
         <div>Bottleneck <b data-testid="bottleneck">{bottleneck ? BOTTLENECK[bottleneck] ?? bottleneck : '—'}</b></div>
         <div>VMs <b>{vms.length}</b></div>
+        <div className="col-span-5"><ThroughputChart points={session.throughput} startedAt={session.startedAt} /></div>
       </section>
       <section className="mb-6 space-y-3">
         {vms.map((vm) => (

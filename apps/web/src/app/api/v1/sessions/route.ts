@@ -7,5 +7,5 @@ import { toSessionDto } from '@/server/sessions-service';
 export const GET = apiRoute({ permission: 'read' }, async ({ req }) => {
   const q = sessionQuery.parse(Object.fromEntries(req.nextUrl.searchParams));
   const { rows, total } = await new RunRepository(prisma()).list({ status: q.status, jobId: q.jobId, kind: q.kind }, q.page, q.perPage);
-  return { data: rows.map(toSessionDto), total, page: q.page, perPage: q.perPage };
+  return { data: rows.map((r) => toSessionDto(r)), total, page: q.page, perPage: q.perPage };
 });

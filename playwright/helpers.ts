@@ -25,5 +25,7 @@ export async function logout(page: Page): Promise<void> {
 }
 
 export async function attachScreenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
+  // The pointer, left where the last click was, would hold a chart's tooltip open.
+  await page.mouse.move(0, 0);
   await testInfo.attach(name, { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
 }

@@ -85,7 +85,7 @@ export function SessionLive({ initial, initialLogs, canRun }: { initial: Session
                   {/* A VM's disks hold its slot together, but run one after another. */}
                   <StatusBadge status={t.status === 'running' && !t.readMode ? 'pending' : t.status} />
                   <span className="text-slate-500">{t.readMode === 'changed' ? 'changed blocks only' : t.readMode === 'allocated' ? 'whole disk' : ''}</span>
-                  <span className="text-slate-500">{t.mover ? `on ${t.mover}` : ''}{t.attempt > 1 ? `, attempt ${t.attempt}` : ''}</span>
+                  <span className="text-slate-500">{t.mover ? `on ${t.mover}` : ''}{t.attempt > 1 ? `, attempt ${t.attempt}` : ''}{t.status === 'pending' && t.notBefore ? `, retry at ${new Date(t.notBefore).toLocaleTimeString()}` : ''}</span>
                   <span className="ml-auto text-xs" data-testid="percent">{t.percent}%</span>
                 </div>
                 <ProgressBar percent={t.percent} label={`${vm} ${t.diskName}`} />

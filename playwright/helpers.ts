@@ -1,5 +1,7 @@
-import { expect, type Page, type TestInfo } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { expect, type Page, type TestInfo } from '@playwright/test';
 
 export const admin = {
   email: process.env.E2E_ADMIN_EMAIL ?? 'admin@strongbox.local',
@@ -29,3 +31,12 @@ export async function attachScreenshot(page: Page, testInfo: TestInfo, name: str
   await page.mouse.move(0, 0);
   await testInfo.attach(name, { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
 }
+
+const root = join(import.meta.dirname, '..');
+
+/** Runs one of the project's TypeScript scripts (as `pnpm` would), returning its output. */
+export const tsx = (script: string, ...args: string[]) =>
+  execFileSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, script), ...args], { cwd: root, encoding: 'utf8', timeout: 280_000 }).trim();
+
+/** The lab's command line (scripts/lab/cli.ts): real VMs, guest writes and reads. */
+export const lab = (...args: string[]) => tsx('scripts/lab/cli.ts', ...args);

@@ -1,14 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { admin, attachScreenshot, login } from './helpers';
-
-const root = join(import.meta.dirname, '..');
-const tsx = (script: string, ...args: string[]) =>
-  execFileSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, script), ...args], { cwd: root, encoding: 'utf8', timeout: 280_000 }).trim();
-const lab = (...args: string[]) => tsx('scripts/lab/cli.ts', ...args);
+import { admin, attachScreenshot, lab, login, tsx } from './helpers';
 
 async function runJob(page: Page, jobName: string, before: number): Promise<void> {
   await page.getByRole('link', { name: 'Jobs' }).click();

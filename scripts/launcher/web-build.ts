@@ -4,7 +4,8 @@ import { join, relative } from 'node:path';
 import { LaunchError, run } from './system.js';
 
 const SOURCES = ['apps/web', 'packages', 'prisma/schema.prisma'];
-const SKIP = new Set(['node_modules', '.next', 'generated', 'test']);
+// next-env.d.ts is written by `next build` itself: counting it made every start rebuild.
+const SKIP = new Set(['node_modules', '.next', 'generated', 'test', 'next-env.d.ts']);
 
 function walk(root: string, path: string, hash: ReturnType<typeof createHash>) {
   const stat = statSync(path);

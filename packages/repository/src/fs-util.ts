@@ -16,22 +16,32 @@ export async function fsyncPath(path: string): Promise<void> {
   }
 }
 
+/** `data` in a new file beside `path`, fsynced; returns its name. */
+async function writeTemp(path: string, data: Uint8Array | string): Promise<string> {
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const fh = await open(tmp, 'wx');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    // The temporary file is ours and useless; the original error is what the caller needs.
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  return tmp;
+}
+
 /** Writes `data` under a temporary name, fsyncs it, renames it over `path`, fsyncs the folder. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, what: string): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  let tmp: string | null = null;
   try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    tmp = await writeTemp(path, data);
     await rename(tmp, path);
     await fsyncPath(dirname(path));
   } catch (e) {
-    // The temporary file is ours and useless; the original error is what the caller needs.
-    await rm(tmp, { force: true });
+    if (tmp) await rm(tmp, { force: true });
     throw ioError(e, what);
   }
 }
@@ -42,15 +52,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, w
  * where link is atomic and O_EXCL may not be). Resolves to false then.
  */
 export async function writeFileExclusive(path: string, data: Uint8Array | string, what: string): Promise<boolean> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  let tmp: string | null = null;
   try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    tmp = await writeTemp(path, data);
     try {
       await link(tmp, path);
     } catch (e) {
@@ -63,7 +67,7 @@ export async function writeFileExclusive(path: string, data: Uint8Array | string
     throw ioError(e, what);
   } finally {
     // Linked or not, the temporary name is ours to remove.
-    await rm(tmp, { force: true });
+    if (tmp) await rm(tmp, { force: true });
   }
 }
 

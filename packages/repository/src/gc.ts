@@ -5,7 +5,7 @@ import { ChunkStore } from './chunk-store.js';
 import { RepositoryError, errnoOf, ioError } from './errors.js';
 import { POINT_FILE, pointDir } from './format.js';
 import { digestAt, readIndexFile, type DiskIndex } from './index-file.js';
-import { LEASE_TTL_MS, listLeases } from './leases.js';
+import { LEASE_TTL_MS, listLeases, pidAlive } from './leases.js';
 import { badDir } from './point-writer.js';
 import { readManifest, readPointIndexes, scanPoints } from './points.js';
 import type { GcReport } from './types.js';
@@ -154,18 +154,9 @@ async function takeGcLock(root: string): Promise<() => Promise<void>> {
     // A lock torn by a crash, or released while we look, says nothing about its owner: judge by its age.
     const owner = await readFile(path, 'utf8').then((t) => JSON.parse(t) as { host: string; pid: number; started: number }).catch(() => null);
     const st = await stat(path).catch(() => null);
-    const alive = owner && owner.host === hostname() ? processAlive(owner.pid) : st !== null && Date.now() - st.mtimeMs < LEASE_TTL_MS;
+    const alive = owner && owner.host === hostname() ? pidAlive(owner.pid) : st !== null && Date.now() - st.mtimeMs < LEASE_TTL_MS;
     if (alive) throw new RepositoryError('REPO_GC_RUNNING', `another garbage collection holds ${path}`);
     await rm(path, { force: true });
   }
   throw new RepositoryError('REPO_GC_RUNNING', `could not take ${path}`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoOf(e) === 'EPERM';
-  }
 }

@@ -41,7 +41,8 @@ export async function takeLease(root: string, pointId: string, parent: string | 
   };
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process of this host with that pid still runs (EPERM: it does, as another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -42,7 +42,6 @@ export function toTaskDto(t: Task) {
 
 export function toSessionDto(s: Session, now = new Date()) {
   const tasks = s.tasks.map(toTaskDto);
-  const samples = s.tasks.map((t) => ((t.progress ?? null) as TaskProgressDto | null)?.history ?? []);
   const total = tasks.reduce((n, t) => n + t.bytesTotal, 0);
   const read = tasks.reduce((n, t) => n + (t.percent === 100 ? t.bytesTotal : t.bytesRead), 0);
   return {
@@ -61,19 +60,20 @@ export function toSessionDto(s: Session, now = new Date()) {
     bytesRead: tasks.reduce((n, t) => n + t.bytesRead, 0),
     bytesProcessed: tasks.reduce((n, t) => n + t.bytesProcessed, 0),
     bytesTransferred: tasks.reduce((n, t) => n + t.bytesTransferred, 0),
-    /** Read rate over the session (bytes/s), for its chart. */
-    throughput: throughputSeries(samples, s.startedAt.getTime(), (s.endedAt ?? now).getTime()),
     tasks,
   };
 }
 
-export async function sessionDetail(db: PrismaClient, id: string) {
-  return toSessionDto(await new RunRepository(db).get(id));
+/** One session for its page: the list's figures plus its read rate over time (bytes/s), for the chart. */
+export async function sessionDetail(db: PrismaClient, id: string, now = new Date()) {
+  const row = await new RunRepository(db).get(id);
+  const samples = row.tasks.map((t) => ((t.progress ?? null) as TaskProgressDto | null)?.history ?? []);
+  return { ...toSessionDto(row, now), throughput: throughputSeries(samples, row.startedAt.getTime(), (row.endedAt ?? now).getTime()) };
 }
 
 export function toLogDto(r: { id: bigint; taskId: string | null; time: Date; level: string; message: string }) {
   return { id: r.id.toString(), taskId: r.taskId, time: r.time.toISOString(), level: r.level, message: r.message };
 }
 
-export type SessionDto = ReturnType<typeof toSessionDto>;
+export type SessionDto = Awaited<ReturnType<typeof sessionDetail>>;
 export type TaskDto = ReturnType<typeof toTaskDto>;

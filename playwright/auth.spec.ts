@@ -47,8 +47,8 @@ test('every /api/v1 operation but health refuses an unauthenticated call with 40
   expect(body.redis.status).toBe('ok');
 
   const doc = await (await request.get('/api/v1/openapi.json')).json();
-  const operations = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
-    ([path, methods]) => Object.keys(methods).map((method) => ({ path, method })),
+  const operations = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
+    Object.keys(methods).map((method) => ({ path, method })),
   );
   expect(operations.length).toBeGreaterThan(10);
   for (const { path, method } of operations) {

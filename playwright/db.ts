@@ -21,10 +21,13 @@ export async function seedInventory(tag: string, vmNames: string[]) {
     const vmIds: string[] = [];
     for (const name of vmNames) {
       const id = randomUUID();
-      await client.query(
-        `INSERT INTO "Vm" (id, "connectionId", "hostId", "externalId", name, "powerState") VALUES ($1, $2, $3, $4, $5, 'running')`,
-        [id, connectionId, hostId, randomUUID(), name],
-      );
+      await client.query(`INSERT INTO "Vm" (id, "connectionId", "hostId", "externalId", name, "powerState") VALUES ($1, $2, $3, $4, $5, 'running')`, [
+        id,
+        connectionId,
+        hostId,
+        randomUUID(),
+        name,
+      ]);
       vmIds.push(id);
     }
     const repo = await client.query<{ id: string }>(`SELECT id FROM "Repository" WHERE "isDefault"`);

@@ -36,7 +36,11 @@ const root = join(import.meta.dirname, '..');
 
 /** Runs one of the project's TypeScript scripts (as `pnpm` would), returning its output. */
 export const tsx = (script: string, ...args: string[]) =>
-  execFileSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, script), ...args], { cwd: root, encoding: 'utf8', timeout: 280_000 }).trim();
+  execFileSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, script), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 280_000,
+  }).trim();
 
 /** The lab's command line (scripts/lab/cli.ts): real VMs, guest writes and reads. */
 export const lab = (...args: string[]) => tsx('scripts/lab/cli.ts', ...args);

@@ -92,12 +92,28 @@ test('a job for 3 lab VMs runs, live, to success; the second run reads only what
 
     // Every disk of the latest points restores to what the guest reads.
     const repoPath = repo.path;
-    const points = (await (await page.request.get('/api/v1/restore-points?perPage=200')).json()).data as { vmName: string; path: string; kind: string; disks: { name: string; size: number }[] }[];
+    const points = (await (await page.request.get('/api/v1/restore-points?perPage=200')).json()).data as {
+      vmName: string;
+      path: string;
+      kind: string;
+      disks: { name: string; size: number }[];
+    }[];
     for (const n of names) {
       const latest = points.find((p) => p.vmName === n)!;
       expect(latest.kind).toBe('incremental');
       for (const disk of latest.disks) {
-        const restored = tsx('scripts/restore-disk.ts', '--repo', repoPath, '--point', latest.path, '--disk', disk.name, '--out', join(tmpdir(), `e2e-${tag}-${disk.name}.raw`), '--md5');
+        const restored = tsx(
+          'scripts/restore-disk.ts',
+          '--repo',
+          repoPath,
+          '--point',
+          latest.path,
+          '--disk',
+          disk.name,
+          '--out',
+          join(tmpdir(), `e2e-${tag}-${disk.name}.raw`),
+          '--md5',
+        );
         expect(restored, `${n} ${disk.name}`).toBe(lab('md5', n, disk.name, '0', String(disk.size / 1024)));
       }
     }

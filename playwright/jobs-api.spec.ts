@@ -6,7 +6,10 @@ const job = (inv: Awaited<ReturnType<typeof seedInventory>>, name: string) => ({
   name,
   connectionId: inv.connectionId,
   repositoryId: inv.repositoryId,
-  objects: [{ type: 'vm', vmId: inv.vmIds[0] }, { type: 'pattern', pattern: 'web-*' }],
+  objects: [
+    { type: 'vm', vmId: inv.vmIds[0] },
+    { type: 'pattern', pattern: 'web-*' },
+  ],
   retention: { keepPoints: 7 },
   schedule: { kind: 'daily', times: ['22:00'], weekdays: [1, 2, 3, 4, 5] },
   timeZone: 'Europe/Berlin',
@@ -60,7 +63,10 @@ test('roles: a Viewer reads, a Backup Operator starts but may not delete, an Adm
   await login(page, admin.email, admin.password);
   const created = await (await page.request.post('/api/v1/jobs', { data: job(inv, `Roles ${Date.now()}`) })).json();
   const users = { viewer: uniqueEmail('viewer'), operator: uniqueEmail('operator') };
-  for (const [role, email] of [['Viewer', users.viewer], ['BackupOperator', users.operator]] as const) {
+  for (const [role, email] of [
+    ['Viewer', users.viewer],
+    ['BackupOperator', users.operator],
+  ] as const) {
     expect((await page.request.post('/api/v1/users', { data: { email, name: role, role, password: 'a-long-password-9' } })).status()).toBe(201);
   }
   await logout(page);

@@ -46,7 +46,14 @@ test('an editor whose job was saved by someone else meanwhile gets a reload prom
   await login(page, admin.email, admin.password);
   const created = await (
     await page.request.post('/api/v1/jobs', {
-      data: { name: `Edited ${Date.now()}`, connectionId: inv.connectionId, repositoryId: inv.repositoryId, objects: [{ type: 'vm', vmId: inv.vmIds[0] }], retention: { keepPoints: 3 }, schedule: { kind: 'manual' } },
+      data: {
+        name: `Edited ${Date.now()}`,
+        connectionId: inv.connectionId,
+        repositoryId: inv.repositoryId,
+        objects: [{ type: 'vm', vmId: inv.vmIds[0] }],
+        retention: { keepPoints: 3 },
+        schedule: { kind: 'manual' },
+      },
     })
   ).json();
   await page.goto(`/jobs/${created.id}/edit`);

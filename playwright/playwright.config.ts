@@ -11,11 +11,7 @@ export default defineConfig({
   outputDir: join(results, 'e2e-artifacts'),
   timeout: 60_000,
   workers: 1,
-  reporter: [
-    ['list'],
-    ['json', { outputFile: join(results, 'e2e.json') }],
-    ['html', { open: 'never', outputFolder: join(results, 'e2e-report') }],
-  ],
+  reporter: [['list'], ['json', { outputFile: join(results, 'e2e.json') }], ['html', { open: 'never', outputFolder: join(results, 'e2e-report') }]],
   use: {
     baseURL: process.env.E2E_BASE_URL,
     screenshot: 'on',

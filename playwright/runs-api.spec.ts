@@ -3,7 +3,8 @@ import { admin, login, logout, uniqueEmail } from './helpers';
 
 test('repositories: input validated with the field named and nothing written; roles checked; a used repository stays', async ({ page }) => {
   await login(page, admin.email, admin.password);
-  const list = async () => (await (await page.request.get('/api/v1/repositories')).json()).data as { id: string; name: string; isDefault: boolean; version: number }[];
+  const list = async () =>
+    (await (await page.request.get('/api/v1/repositories')).json()).data as { id: string; name: string; isDefault: boolean; version: number }[];
   const before = (await list()).length;
   const bad = await page.request.post('/api/v1/repositories', { data: { name: 'relative', path: 'backups/here' } });
   expect(bad.status()).toBe(400);
@@ -11,7 +12,9 @@ test('repositories: input validated with the field named and nothing written; ro
   const badLimit = await page.request.post('/api/v1/repositories', { data: { name: 'zero', path: '/srv/x', maxConcurrentTasks: 0 } });
   expect((await badLimit.json()).error.details.fields[0].field).toBe('maxConcurrentTasks');
   const name = `Repo ${Date.now()}`;
-  const created = await page.request.post('/api/v1/repositories', { data: { name, path: `/var/tmp/strongbox-e2e-${Date.now()}`, maxConcurrentTasks: 2, writeRateLimitMiBs: 100 } });
+  const created = await page.request.post('/api/v1/repositories', {
+    data: { name, path: `/var/tmp/strongbox-e2e-${Date.now()}`, maxConcurrentTasks: 2, writeRateLimitMiBs: 100 },
+  });
   expect(created.status()).toBe(201);
   const repo = await created.json();
   expect(repo).toMatchObject({ name, maxConcurrentTasks: 2, writeRateLimitMiBs: 100, version: 1 });

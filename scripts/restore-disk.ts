@@ -10,10 +10,13 @@ import { parseArgs } from 'node:util';
 import { restoreDisk } from '../packages/pipeline/src/index.js';
 import { Repository } from '../packages/repository/src/index.js';
 
-const { values } = parseArgs({ options: { repo: { type: 'string' }, point: { type: 'string' }, disk: { type: 'string' }, out: { type: 'string' }, md5: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { repo: { type: 'string' }, point: { type: 'string' }, disk: { type: 'string' }, out: { type: 'string' }, md5: { type: 'boolean', default: false } },
+});
 
 async function main(): Promise<void> {
-  if (!values.repo || !values.point || !values.disk || !values.out) throw new Error('usage: pnpm restore:disk --repo <path> --point <id> --disk <name> --out <file> [--md5]');
+  if (!values.repo || !values.point || !values.disk || !values.out)
+    throw new Error('usage: pnpm restore:disk --repo <path> --point <id> --disk <name> --out <file> [--md5]');
   const repo = await Repository.open(values.repo);
   const reader = await repo.openPoint(values.point);
   try {

@@ -33,9 +33,7 @@ export function rewriteDomainXml(xml: string, name: string, disks: Map<string, s
     const target = /<target dev='([^']+)'/.exec(disk)?.[1];
     const file = target ? disks.get(target) : undefined;
     if (!file) return disk;
-    return disk
-      .replace(/<driver ([^>]*?)type='[^']*'/, `<driver $1type='qcow2'`)
-      .replace(/<source file='[^']*'/, `<source file='${esc(file)}'`);
+    return disk.replace(/<driver ([^>]*?)type='[^']*'/, `<driver $1type='qcow2'`).replace(/<source file='[^']*'/, `<source file='${esc(file)}'`);
   });
   // Unix sockets (serial consoles, agent channels) are per VM: give the copy its own.
   const moved = new Map<string, string>();
@@ -48,7 +46,8 @@ export function rewriteDomainXml(xml: string, name: string, disks: Map<string, s
 
 async function main(): Promise<void> {
   const vm = positionals[0];
-  if (!vm || !values.repo || !values.name) throw new Error('usage: pnpm restore:vm <vm> --repo <path> --name <new name> [--point <time>] [--dir DIR] [--start]');
+  if (!vm || !values.repo || !values.name)
+    throw new Error('usage: pnpm restore:vm <vm> --repo <path> --name <new name> [--point <time>] [--dir DIR] [--start]');
   const repo = await Repository.open(values.repo);
   const points = (await repo.listPoints()).filter((p) => p.vmId === vm || p.job?.vmName === vm);
   const point = values.point ? points.find((p) => p.time === values.point || p.id === values.point) : points[points.length - 1];

@@ -6,11 +6,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const projects = [
-  ...['apps', 'packages'].flatMap((dir) => readdirSync(join(root, dir)).map((name) => join(dir, name))),
-  'scripts',
-  'playwright',
-].filter((p) => existsSync(join(root, p, 'tsconfig.json')));
+const projects = [...['apps', 'packages'].flatMap((dir) => readdirSync(join(root, dir)).map((name) => join(dir, name))), 'scripts', 'playwright'].filter((p) =>
+  existsSync(join(root, p, 'tsconfig.json')),
+);
 
 let failed = 0;
 for (const project of projects) {

@@ -77,9 +77,34 @@ describe('planRewrite', () => {
 describe('coalesce', () => {
   const table: [string, Extent[], Extent[]][] = [
     ['empty', [], []],
-    ['unsorted, apart', [{ offset: 100, length: 10 }, { offset: 0, length: 10 }], [{ offset: 0, length: 10 }, { offset: 100, length: 10 }]],
-    ['touching', [{ offset: 0, length: 10 }, { offset: 10, length: 5 }], [{ offset: 0, length: 15 }]],
-    ['overlapping and contained', [{ offset: 0, length: 20 }, { offset: 5, length: 5 }, { offset: 15, length: 10 }], [{ offset: 0, length: 25 }]],
+    [
+      'unsorted, apart',
+      [
+        { offset: 100, length: 10 },
+        { offset: 0, length: 10 },
+      ],
+      [
+        { offset: 0, length: 10 },
+        { offset: 100, length: 10 },
+      ],
+    ],
+    [
+      'touching',
+      [
+        { offset: 0, length: 10 },
+        { offset: 10, length: 5 },
+      ],
+      [{ offset: 0, length: 15 }],
+    ],
+    [
+      'overlapping and contained',
+      [
+        { offset: 0, length: 20 },
+        { offset: 5, length: 5 },
+        { offset: 15, length: 10 },
+      ],
+      [{ offset: 0, length: 25 }],
+    ],
   ];
   it.each(table)('%s', (_name, input, expected) => {
     expect(coalesce(input)).toEqual(expected);

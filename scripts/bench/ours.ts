@@ -23,7 +23,13 @@ export function oursTool(workDir: string): BenchTool & { stats(): Promise<string
   const backup = async (image: string, changed: readonly Extent[] | null): Promise<string> => {
     if (!repo) throw new Error('bench: the repository is not created');
     const reader = await FileDiskReader.open(image, changed ? { changed: [...changed] } : {});
-    const writer = await repo.beginPoint({ vmId: VM_ID, kind: changed ? 'incremental' : 'full', parent: changed ? lastPoint : null, config: null, job: { bench: true } });
+    const writer = await repo.beginPoint({
+      vmId: VM_ID,
+      kind: changed ? 'incremental' : 'full',
+      parent: changed ? lastPoint : null,
+      config: null,
+      job: { bench: true },
+    });
     writing = writer;
     try {
       const { stats } = await backupDisk(writer, DISK, reader, { signal: controller.signal });

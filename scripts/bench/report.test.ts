@@ -19,8 +19,25 @@ describe('formatBenchLine', () => {
   it('prints na for a tool that is missing', () => {
     const line = formatBenchLine({ ...figures, borg: emptyFigures() });
     expect(line).toContain('borg_full_s=na borg_incr_s=na borg_restore_s=na borg_size_mb=na peak_rss_mb=200');
-    const names = line.split(' ').slice(1).map((f) => f.split('=')[0]);
-    expect(names).toEqual(['full_s', 'incr_s', 'restore_s', 'size_mb', 'restic_full_s', 'restic_incr_s', 'restic_restore_s', 'restic_size_mb', 'borg_full_s', 'borg_incr_s', 'borg_restore_s', 'borg_size_mb', 'peak_rss_mb']);
+    const names = line
+      .split(' ')
+      .slice(1)
+      .map((f) => f.split('=')[0]);
+    expect(names).toEqual([
+      'full_s',
+      'incr_s',
+      'restore_s',
+      'size_mb',
+      'restic_full_s',
+      'restic_incr_s',
+      'restic_restore_s',
+      'restic_size_mb',
+      'borg_full_s',
+      'borg_incr_s',
+      'borg_restore_s',
+      'borg_size_mb',
+      'peak_rss_mb',
+    ]);
   });
 });
 

@@ -57,7 +57,14 @@ export function targetRows(figures: Figures): { what: string; ours: string; othe
     const other = t.other(figures);
     const ratio = ours !== null && other !== null && other > 0 ? ours / other : null;
     const verdict: Verdict = ratio === null ? 'n/a' : ratio <= t.max ? 'PASS' : 'MISS';
-    return { what: t.what, ours: fmt(ours, 2), other: `${t.against} ${fmt(other, 2)}`, value: ratio === null ? 'na' : `${ratio.toFixed(3)}×`, target: `≤ ${t.max}× ${t.against}`, verdict };
+    return {
+      what: t.what,
+      ours: fmt(ours, 2),
+      other: `${t.against} ${fmt(other, 2)}`,
+      value: ratio === null ? 'na' : `${ratio.toFixed(3)}×`,
+      target: `≤ ${t.max}× ${t.against}`,
+      verdict,
+    };
   });
 }
 
@@ -66,7 +73,11 @@ export function formatTargets(figures: Figures): string {
   const header = { what: 'target', ours: 'ours', other: 'other', value: 'ratio', target: 'wanted', verdict: 'result' };
   const cols = ['what', 'ours', 'other', 'value', 'target', 'verdict'] as const;
   const widths = cols.map((c) => Math.max(...[header, ...rows].map((r) => r[c].length)));
-  const line = (r: Record<(typeof cols)[number], string>) => cols.map((c, i) => r[c].padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: Record<(typeof cols)[number], string>) =>
+    cols
+      .map((c, i) => r[c].padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 

@@ -78,7 +78,9 @@ async function main(): Promise<number> {
   const counts = new Map<RegionKind, number>();
   for (const k of layout.kinds) counts.set(k, (counts.get(k) ?? 0) + 1);
   const share = (k: RegionKind) => `${k} ${(((counts.get(k) ?? 0) * 100) / layout.kinds.length).toFixed(1)}%`;
-  log(`image: ${layout.kinds.length} regions of 16 MiB: ${(['zero', 'text', 'random', 'mixed', 'repeat'] as const).map(share).join(', ')} (repeat = 64 MiB copied from offset ${layout.repeat.source * 16} MiB to ${layout.repeat.target * 16} MiB)`);
+  log(
+    `image: ${layout.kinds.length} regions of 16 MiB: ${(['zero', 'text', 'random', 'mixed', 'repeat'] as const).map(share).join(', ')} (repeat = 64 MiB copied from offset ${layout.repeat.source * 16} MiB to ${layout.repeat.target * 16} MiB)`,
+  );
   log(`memory: generation, rewrite and hashing run in a child; peak RSS here is the harness and Strongbox (${rssMiB().toFixed(0)} MiB before any backup)`);
 
   const pieces = planRewrite(size, seed);
@@ -96,7 +98,9 @@ async function main(): Promise<number> {
   const figures: Figures = { ours: emptyFigures(), restic: emptyFigures(), borg: emptyFigures(), peak_rss_mb: null };
   const broken = new Set<string>();
   const caches = root0 && (await dropCaches());
-  log(`page cache: ${caches ? 'dropped before every timed phase, for every tool' : 'NOT dropped (needs root and a writable /proc/sys/vm/drop_caches), for every tool'}`);
+  log(
+    `page cache: ${caches ? 'dropped before every timed phase, for every tool' : 'NOT dropped (needs root and a writable /proc/sys/vm/drop_caches), for every tool'}`,
+  );
   log(`timing: wall seconds of each tool's own work; restores include an fsync of the restored file (no tool fsyncs it itself)`);
 
   // A sparse copy per run: the rewrite must never reach the cached image.
@@ -150,7 +154,9 @@ async function main(): Promise<number> {
     if (note === null) continue;
     const got = await prepare<{ sha256: string; size: number }>('hash', restored);
     const same = got.sha256 === expected.sha256 && got.size === expected.size;
-    log(`${t.name.padEnd(6)} verify      ${same ? 'identical' : `MISMATCH (${got.size} bytes, sha256 ${got.sha256.slice(0, 16)}… vs ${expected.sha256.slice(0, 16)}…)`}`);
+    log(
+      `${t.name.padEnd(6)} verify      ${same ? 'identical' : `MISMATCH (${got.size} bytes, sha256 ${got.sha256.slice(0, 16)}… vs ${expected.sha256.slice(0, 16)}…)`}`,
+    );
     if (!same) {
       figures[t.name].restore_s = null; // a wrong restore has no time worth comparing
       mismatch ||= t.name === 'ours';

@@ -58,7 +58,9 @@ async function main(): Promise<void> {
     console.log(`removed ${args.join(' ')}`);
     return;
   }
-  throw new Error('usage: cli.ts rm <name>... | up [N] | down | write <vm> <dev> <offKiB> <lenKiB> [pattern] | md5 <vm> <dev> <offKiB> <lenKiB> | vm <name> <diskMiB>...');
+  throw new Error(
+    'usage: cli.ts rm <name>... | up [N] | down | write <vm> <dev> <offKiB> <lenKiB> [pattern] | md5 <vm> <dev> <offKiB> <lenKiB> | vm <name> <diskMiB>...',
+  );
 }
 
 main().catch((e: unknown) => {

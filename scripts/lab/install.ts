@@ -20,15 +20,7 @@ const APT_PACKAGES: [binary: string, pkg: string][] = [
   ['/usr/sbin/qemu-ga', 'qemu-guest-agent'],
 ];
 
-const GUEST_MODULES = [
-  'virtio_ring',
-  'virtio',
-  'virtio_pci_modern_dev',
-  'virtio_pci_legacy_dev',
-  'virtio_pci',
-  'virtio_blk',
-  'virtio_console',
-];
+const GUEST_MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk', 'virtio_console'];
 
 const log = (message: string) => process.stderr.write(`lab: ${message}\n`);
 

@@ -31,9 +31,7 @@ export function labVmXml(paths: LabPaths, vm: LabVm, spec: LabVmSpec): string {
     </disk>`,
     )
     .join('\n');
-  const agent = spec.agent
-    ? `    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n`
-    : '';
+  const agent = spec.agent ? `    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n` : '';
   // TCG (`type='qemu'`): /dev/kvm is not usable on these machines.
   return `<domain type='qemu'>
   <name>${escapeXml(vm.name)}</name>

@@ -93,8 +93,16 @@ export async function providePostgres(dataDir: string, given: string | undefined
     console.log(`strongbox: creating a private PostgreSQL cluster in ${dir}`);
     try {
       const [cmd, args] = asUser(user, join(bin, 'initdb'), [
-        '-D', dir, '-U', 'strongbox', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256',
-        '--auth-local=peer', '-E', 'UTF8', '--no-locale',
+        '-D',
+        dir,
+        '-U',
+        'strongbox',
+        `--pwfile=${pwfile}`,
+        '--auth-host=scram-sha-256',
+        '--auth-local=peer',
+        '-E',
+        'UTF8',
+        '--no-locale',
       ]);
       runOrThrow(cmd, args, 'initdb');
     } finally {
@@ -114,8 +122,16 @@ export async function providePostgres(dataDir: string, given: string | undefined
   if (!port || !(await portIsFree(port))) port = await freePort(54329);
   writeState(dataDir, { ...readState(dataDir), postgres: { port, password } });
   const [cmd, args] = asUser(user, join(bin, 'pg_ctl'), [
-    '-D', dir, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o',
-    `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`, 'start',
+    '-D',
+    dir,
+    '-l',
+    join(dir, 'server.log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+    'start',
   ]);
   // Its own session: Ctrl-C in the terminal must not stop the database before the
   // processes that use it.

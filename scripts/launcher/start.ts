@@ -63,10 +63,15 @@ async function main() {
       cwd: join(ROOT, 'apps/web'),
       env,
     });
-    supervisor.start('worker', process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/worker/src/main.ts'), '--role', 'controller,mover'], {
-      cwd: ROOT,
-      env,
-    });
+    supervisor.start(
+      'worker',
+      process.execPath,
+      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/worker/src/main.ts'), '--role', 'controller,mover'],
+      {
+        cwd: ROOT,
+        env,
+      },
+    );
     await waitForHealth(`http://127.0.0.1:${port}`, 90_000);
 
     const lines = [`Strongbox is running: ${publicUrl}`];

@@ -41,9 +41,7 @@ let aptUpdated = false;
  */
 export function aptInstall(packages: string[], what: string): void {
   if (!isRoot() || !isDebianLike()) {
-    throw new LaunchError(
-      `${what} is not installed. Install it and retry, e.g. on Debian/Ubuntu: sudo apt-get install ${packages.join(' ')}`,
-    );
+    throw new LaunchError(`${what} is not installed. Install it and retry, e.g. on Debian/Ubuntu: sudo apt-get install ${packages.join(' ')}`);
   }
   console.log(`strongbox: installing ${packages.join(' ')} with apt-get (${what} was missing)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

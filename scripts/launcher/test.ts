@@ -74,20 +74,20 @@ async function deleteKeys(url: string, prefix: string) {
 function vitestSuite(name: 'unit' | 'integration', env: NodeJS.ProcessEnv): SuiteResult {
   console.log(`\n━━ ${name} tests ━━`);
   const json = join(resultsDir, `${name}.json`);
-  const code = runRunner(
-    process.execPath,
-    [vitest, 'run', '--project', name, '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
-    { cwd: ROOT, env },
-  );
+  const code = runRunner(process.execPath, [vitest, 'run', '--project', name, '--reporter=default', '--reporter=json', `--outputFile.json=${json}`], {
+    cwd: ROOT,
+    env,
+  });
   return vitestCounts(name, json, code);
 }
 
-/** Type checks and lint: each a check that passes or fails. */
+/** Type checks, lint and formatting: each a check that passes or fails. */
 function staticSuite(): SuiteResult {
-  console.log('\n━━ static checks (typecheck, lint) ━━');
+  console.log('\n━━ static checks (typecheck, lint, format) ━━');
   const checks = [
     ['typecheck', [join(ROOT, 'scripts/typecheck.mjs')]],
     ['lint', [join(ROOT, 'node_modules/eslint/bin/eslint.js'), '.']],
+    ['format', [join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--check', '.']],
   ] as const;
   let passed = 0;
   let failed = 0;
@@ -133,17 +133,31 @@ async function e2eSuite(services: Services, dbName: string, prefix: string): Pro
   buildWebIfStale(ROOT, env);
   const supervisor = new Supervisor((name, code) => console.error(`strongbox test: ${name} exited unexpectedly (code ${code})`));
   try {
-    supervisor.start('web', process.execPath, [join(ROOT, 'apps/web/node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: join(ROOT, 'apps/web'), env });
+    supervisor.start('web', process.execPath, [join(ROOT, 'apps/web/node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
+      cwd: join(ROOT, 'apps/web'),
+      env,
+    });
     supervisor.start('worker', process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/worker/src/main.ts')], { cwd: ROOT, env });
     const deadline = Date.now() + 90_000;
-    while (!(await fetch(`${baseUrl}/api/v1/health`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`${baseUrl}/api/v1/health`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       if (Date.now() > deadline) throw new LaunchError(`the console did not become healthy at ${baseUrl}`);
       await new Promise((r) => setTimeout(r, 500));
     }
     const json = join(resultsDir, 'e2e.json');
     const code = runRunner(
       process.execPath,
-      [join(ROOT, 'node_modules/@playwright/test/cli.js'), 'test', '--config', join(ROOT, 'playwright/playwright.config.ts'), ...e2eGrep(process.argv.slice(2))],
+      [
+        join(ROOT, 'node_modules/@playwright/test/cli.js'),
+        'test',
+        '--config',
+        join(ROOT, 'playwright/playwright.config.ts'),
+        ...e2eGrep(process.argv.slice(2)),
+      ],
       {
         cwd: ROOT,
         env: {
@@ -210,10 +224,11 @@ async function main() {
   for (const r of results) {
     console.log(`${r.name}: ${r.passed} passed, ${failures(r)} failed, ${r.skipped} skipped`);
   }
-  const total = results.reduce(
-    (acc, r) => ({ passed: acc.passed + r.passed, failed: acc.failed + failures(r), skipped: acc.skipped + r.skipped }),
-    { passed: 0, failed: 0, skipped: 0 },
-  );
+  const total = results.reduce((acc, r) => ({ passed: acc.passed + r.passed, failed: acc.failed + failures(r), skipped: acc.skipped + r.skipped }), {
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+  });
   console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
   console.log(`reports: ${resultsDir}`);
   process.exit(total.failed > 0 ? 1 : 0);

@@ -6,7 +6,10 @@ describe('parseRoles', () => {
     [[], ['controller', 'mover']],
     [['--role', 'controller'], ['controller']],
     [['--role=mover'], ['mover']],
-    [['--role', 'controller,mover'], ['controller', 'mover']],
+    [
+      ['--role', 'controller,mover'],
+      ['controller', 'mover'],
+    ],
   ])('%j → %j', (argv, expected) => {
     expect([...parseRoles(argv)].sort()).toEqual(expected);
   });

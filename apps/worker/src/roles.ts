@@ -11,7 +11,10 @@ export function parseRoles(argv: string[]): Set<WorkerRole> {
     else throw new Error(`unknown argument ${arg}; usage: worker [--role controller,mover]`);
   }
   if (value === undefined) return new Set(WORKER_ROLES);
-  const roles = value.split(',').map((r) => r.trim()).filter(Boolean);
+  const roles = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   if (roles.length === 0) throw new Error('--role needs at least one of controller, mover');
   for (const role of roles) {
     if (!(WORKER_ROLES as readonly string[]).includes(role)) {

@@ -66,7 +66,12 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     // The second run reads only what the guest changed.
     await estate.guests.ra!.guest.write('vda', 1024, 1024, 'random');
     await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-    const second = await waitFor('a second session', async () => (await db.session.findMany({ where: { jobId: j.id } })).length === 2 && db.session.findFirst({ where: { jobId: j.id }, orderBy: { startedAt: 'desc' } }));
+    const second = await waitFor(
+      'a second session',
+      async () =>
+        (await db.session.findMany({ where: { jobId: j.id } })).length === 2 &&
+        db.session.findFirst({ where: { jobId: j.id }, orderBy: { startedAt: 'desc' } }),
+    );
     const done = await ended(second!.id);
     expect(done.status).toBe('success');
     const ra = done.tasks.find((t) => t.vm?.name === `sblab-ra-${tag}`)!;
@@ -96,7 +101,13 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
 
   it('fires a scheduled job at its time (the clock is injected), once', async () => {
     const repo = await repository({ maxConcurrentTasks: 2 });
-    const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects: vmObjects().slice(0, 1), schedule: { kind: 'daily', times: ['03:00'], weekdays: [0, 1, 2, 3, 4, 5, 6] }, timeZone: 'Europe/Paris' });
+    const j = await job({
+      connectionId: estate.connectionId,
+      repositoryId: repo.id,
+      objects: vmObjects().slice(0, 1),
+      schedule: { kind: 'daily', times: ['03:00'], weekdays: [0, 1, 2, 3, 4, 5, 6] },
+      timeZone: 'Europe/Paris',
+    });
     const c = new Controller(db, redis, env.STRONGBOX_REDIS_PREFIX, quiet);
     await c.tick(new Date('2031-01-10T12:00:00Z'));
     const row = await db.backupJob.findUniqueOrThrow({ where: { id: j.id } });
@@ -123,7 +134,13 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     const a = await waitFor('mover A to register', () => db.mover.findUnique({ where: { name: moverA } }));
     await db.mover.update({ where: { id: b!.id! }, data: { enabled: false } });
     const repo = await repository({ maxConcurrentTasks: 2, writeRateLimit: 2n * 1024n * 1024n });
-    const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects: [{ type: 'vm', vmId: estate.vmIds.rc! }], schedule: { kind: 'manual' }, retries: { count: 2, waitMinutes: 1 } });
+    const j = await job({
+      connectionId: estate.connectionId,
+      repositoryId: repo.id,
+      objects: [{ type: 'vm', vmId: estate.vmIds.rc! }],
+      schedule: { kind: 'manual' },
+      retries: { count: 2, waitMinutes: 1 },
+    });
     const c = controller();
     await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
     const session = await sessionOf(j.id);
@@ -165,7 +182,12 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
   it('a stop cancels the running VM, releases its view and leaves no point', async () => {
     await movers([{ name: 'mv-stop', maxConcurrentTasks: 2 }]);
     const repo = await repository({ maxConcurrentTasks: 2, writeRateLimit: 1024n * 1024n });
-    const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects: [{ type: 'vm', vmId: estate.vmIds.rb! }], schedule: { kind: 'manual' } });
+    const j = await job({
+      connectionId: estate.connectionId,
+      repositoryId: repo.id,
+      objects: [{ type: 'vm', vmId: estate.vmIds.rb! }],
+      schedule: { kind: 'manual' },
+    });
     const c = controller();
     await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
     const session = await sessionOf(j.id);
@@ -182,37 +204,67 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
   it('after a run, retention removes the points beyond the policy, then GC and a health check run as sessions', async () => {
     await movers([{ name: 'mv-ret', maxConcurrentTasks: 2 }]);
     const repo = await repository({ maxConcurrentTasks: 2 });
-    const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects: [{ type: 'vm', vmId: estate.vmIds.ra! }], schedule: { kind: 'manual' }, retention: { keepPoints: 1 } });
+    const j = await job({
+      connectionId: estate.connectionId,
+      repositoryId: repo.id,
+      objects: [{ type: 'vm', vmId: estate.vmIds.ra! }],
+      schedule: { kind: 'manual' },
+      retention: { keepPoints: 1 },
+    });
     const c = controller();
     for (let run = 1; run <= 2; run++) {
       await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
       await waitFor(`run ${run} to end`, async () => (await db.session.count({ where: { jobId: j.id, endedAt: { not: null } } })) === run);
     }
-    const gc = await waitFor('the GC session to end', () => db.session.findFirst({ where: { name: `Space reclamation: ${repo.name}`, endedAt: { not: null } } }));
+    const gc = await waitFor('the GC session to end', () =>
+      db.session.findFirst({ where: { name: `Space reclamation: ${repo.name}`, endedAt: { not: null } } }),
+    );
     expect(gc.status).toBe('success');
     const points = await db.restorePoint.findMany({ where: { jobId: j.id } });
     expect(points).toHaveLength(1);
     expect(points[0]!.kind).toBe('incremental');
-    const retention = await db.session.findFirstOrThrow({ where: { name: `Retention: ${repo.name}`, status: 'success', summary: { path: ['deleted'], equals: 1 } } });
+    const retention = await db.session.findFirstOrThrow({
+      where: { name: `Retention: ${repo.name}`, status: 'success', summary: { path: ['deleted'], equals: 1 } },
+    });
     expect(retention.kind).toBe('maintenance');
 
     await c.queues.add('repository.maintain', { repositoryId: repo.id, kind: 'verify' });
-    const verified = await waitFor('the health check', async () => (await db.repository.findUniqueOrThrow({ where: { id: repo.id } })).lastVerifiedAt && db.repository.findUniqueOrThrow({ where: { id: repo.id } }));
+    const verified = await waitFor(
+      'the health check',
+      async () =>
+        (await db.repository.findUniqueOrThrow({ where: { id: repo.id } })).lastVerifiedAt && db.repository.findUniqueOrThrow({ where: { id: repo.id } }),
+    );
     expect(verified.lastVerifyResult).toMatchObject({ bad: 0 });
     expect((verified.lastVerifyResult as { chunksChecked: number }).chunksChecked).toBeGreaterThan(0);
   });
 
-  it('emails the result of a run to a real SMTP server, to the global and the job\'s recipients, and not on a result the job skips', async () => {
+  it("emails the result of a run to a real SMTP server, to the global and the job's recipients, and not on a result the job skips", async () => {
     const sink = await startSmtpSink();
     const settings = new SettingRepository(db);
     const before = await settings.get(SMTP_SETTING_KEY);
-    await settings.save(SMTP_SETTING_KEY, { enabled: true, host: '127.0.0.1', port: sink.port, security: 'none', from: 'strongbox@example.test', to: ['admin@example.test'] }, before?.version ?? 0);
+    await settings.save(
+      SMTP_SETTING_KEY,
+      { enabled: true, host: '127.0.0.1', port: sink.port, security: 'none', from: 'strongbox@example.test', to: ['admin@example.test'] },
+      before?.version ?? 0,
+    );
     try {
       await movers([{ name: 'mv-mail', maxConcurrentTasks: 2 }]);
       const repo = await repository({ maxConcurrentTasks: 2 });
       const objects = [{ type: 'vm' as const, vmId: estate.vmIds.ra! }];
-      const silent = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects, schedule: { kind: 'manual' }, options: { notify: { onSuccess: false } } });
-      const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects, schedule: { kind: 'manual' }, options: { notify: { to: ['ops@example.test'] } } });
+      const silent = await job({
+        connectionId: estate.connectionId,
+        repositoryId: repo.id,
+        objects,
+        schedule: { kind: 'manual' },
+        options: { notify: { onSuccess: false } },
+      });
+      const j = await job({
+        connectionId: estate.connectionId,
+        repositoryId: repo.id,
+        objects,
+        schedule: { kind: 'manual' },
+        options: { notify: { to: ['ops@example.test'] } },
+      });
       const c = controller();
       await c.queues.add('job.run', { jobId: silent.id, trigger: 'user', triggeredBy: 'test' });
       const quiet = await ended((await sessionOf(silent.id)).id);
@@ -225,7 +277,7 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
       expect(mail.raw).toMatch(/Subject: \[Strongbox\] Success: /);
       expect(mail.raw).toContain(`sblab-ra-${tag}`);
       // The notification job of the silent run has finished by now (it was queued first).
-      const handled = await waitFor('the silent run\'s notification to be handled', async () => {
+      const handled = await waitFor("the silent run's notification to be handled", async () => {
         const q = await c.queues.queue('controller').getJob(`notify-${quiet.id}`);
         return q?.finishedOn ? q : null;
       });
@@ -233,7 +285,11 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
       expect(sink.received.some((m) => m.raw.includes(silent.name))).toBe(false);
     } finally {
       const now = await settings.get(SMTP_SETTING_KEY);
-      await settings.save(SMTP_SETTING_KEY, { enabled: false, host: '127.0.0.1', port: 25, security: 'none', from: 'strongbox@example.test', to: [] }, now!.version);
+      await settings.save(
+        SMTP_SETTING_KEY,
+        { enabled: false, host: '127.0.0.1', port: 25, security: 'none', from: 'strongbox@example.test', to: [] },
+        now!.version,
+      );
       await sink.close();
     }
   });

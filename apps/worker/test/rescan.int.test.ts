@@ -45,7 +45,7 @@ describe('rescanConnection', () => {
     expect(gone.removed).toBe(true);
   });
 
-  it('reads the other VMs when one cannot be read (its disk file gone), and records that VM\'s problem', async () => {
+  it("reads the other VMs when one cannot be read (its disk file gone), and records that VM's problem", async () => {
     const broken = `${name}-broken`;
     const good = `${name}-good`;
     const vm = await defineLabVm(paths, { name: broken, disks: [{ sizeMiB: 8 }] });

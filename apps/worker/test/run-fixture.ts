@@ -39,7 +39,10 @@ export async function labEstate(specs: { name: string; disksMiB: number[] }[]) {
   }
   const connection = await new InventoryRepository(db).createConnection({ name: `local-${tag}-${randomBytes(2).toString('hex')}`, uri: 'qemu:///system' });
   await rescanConnection(db, connection.id);
-  const rows = await db.vm.findMany({ where: { connectionId: connection.id, name: { in: specs.map((s) => `sblab-${s.name}-${tag}`) } }, select: { id: true, name: true } });
+  const rows = await db.vm.findMany({
+    where: { connectionId: connection.id, name: { in: specs.map((s) => `sblab-${s.name}-${tag}`) } },
+    select: { id: true, name: true },
+  });
   const ids = Object.fromEntries(rows.map((r) => [r.name.replace(`sblab-`, '').replace(`-${tag}`, ''), r.id]));
   return { connectionId: connection.id, vmIds: ids as Record<string, string>, guests: out };
 }
@@ -48,7 +51,15 @@ export async function repository(limits: { maxConcurrentTasks: number; writeRate
   const path = mkdtempSync(join(tmpdir(), 'strongbox-run-repo-'));
   dirs.push(path);
   rmSync(path, { recursive: true });
-  return db.repository.create({ data: { name: `repo-${randomBytes(4).toString('hex')}`, path, kind: 'local', maxConcurrentTasks: limits.maxConcurrentTasks, writeRateLimit: limits.writeRateLimit ?? null } });
+  return db.repository.create({
+    data: {
+      name: `repo-${randomBytes(4).toString('hex')}`,
+      path,
+      kind: 'local',
+      maxConcurrentTasks: limits.maxConcurrentTasks,
+      writeRateLimit: limits.writeRateLimit ?? null,
+    },
+  });
 }
 
 export async function job(spec: Omit<JobSpecInput, 'name' | 'retention'> & Partial<Pick<JobSpecInput, 'retention'>>) {
@@ -61,7 +72,13 @@ export async function movers(specs: { name: string; maxConcurrentTasks: number }
   const names = specs.map((s) => `${s.name}-${tag}`);
   const started: MoverRole[] = [];
   for (const spec of specs) {
-    const mover = new MoverRole(db, redis, env.STRONGBOX_REDIS_PREFIX, { name: `${spec.name}-${tag}`, site: 'lab', maxConcurrentTasks: spec.maxConcurrentTasks, softwareVersion: 'test' }, quiet);
+    const mover = new MoverRole(
+      db,
+      redis,
+      env.STRONGBOX_REDIS_PREFIX,
+      { name: `${spec.name}-${tag}`, site: 'lab', maxConcurrentTasks: spec.maxConcurrentTasks, softwareVersion: 'test' },
+      quiet,
+    );
     await mover.start();
     await db.mover.update({ where: { id: mover.id! }, data: { maxConcurrentTasks: spec.maxConcurrentTasks, enabled: true } });
     stops.push(() => mover.stop());

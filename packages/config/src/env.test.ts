@@ -57,9 +57,7 @@ describe('checkGivenEnv', () => {
     expect(() => checkGivenEnv({})).not.toThrow();
   });
   it('rejects a malformed given DATABASE_URL', () => {
-    expect(issuesOf(() => checkGivenEnv({ DATABASE_URL: 'localhost:5432' }))[0]!.variable).toBe(
-      'DATABASE_URL',
-    );
+    expect(issuesOf(() => checkGivenEnv({ DATABASE_URL: 'localhost:5432' }))[0]!.variable).toBe('DATABASE_URL');
   });
   it('derives the data folder and the default repository from what is given', () => {
     const given = checkGivenEnv({ STRONGBOX_DATA_DIR: 'state' }, '/srv');

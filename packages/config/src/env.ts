@@ -7,11 +7,9 @@ import { z } from 'zod';
  * start; a missing or malformed variable stops the process with a line naming it.
  */
 
-const postgresUrl = z
-  .string()
-  .refine((v) => urlWithProtocol(v, ['postgres:', 'postgresql:']), {
-    message: 'must be a postgresql:// URL, e.g. postgresql://user:password@host:5432/strongbox',
-  });
+const postgresUrl = z.string().refine((v) => urlWithProtocol(v, ['postgres:', 'postgresql:']), {
+  message: 'must be a postgresql:// URL, e.g. postgresql://user:password@host:5432/strongbox',
+});
 
 const redisUrl = z.string().refine((v) => urlWithProtocol(v, ['redis:', 'rediss:']), {
   message: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379',
@@ -64,9 +62,7 @@ export type Env = z.infer<typeof envSchema> & {
 export class EnvError extends Error {
   readonly code = 'ENV_INVALID';
   constructor(readonly issues: { variable: string; message: string }[]) {
-    super(
-      issues.map((i) => `environment variable ${i.variable} ${describe(i.message)}`).join('; '),
-    );
+    super(issues.map((i) => `environment variable ${i.variable} ${describe(i.message)}`).join('; '));
   }
 }
 
@@ -83,15 +79,9 @@ function toIssues(error: z.ZodError): { variable: string; message: string }[] {
 }
 
 function derive(parsed: z.infer<typeof envSchema>, cwd: string): Env {
-  const dataDir = isAbsolute(parsed.STRONGBOX_DATA_DIR)
-    ? parsed.STRONGBOX_DATA_DIR
-    : resolve(cwd, parsed.STRONGBOX_DATA_DIR);
+  const dataDir = isAbsolute(parsed.STRONGBOX_DATA_DIR) ? parsed.STRONGBOX_DATA_DIR : resolve(cwd, parsed.STRONGBOX_DATA_DIR);
   const repo = parsed.STRONGBOX_REPOSITORY_PATH;
-  const repositoryPath = repo
-    ? isAbsolute(repo)
-      ? repo
-      : resolve(cwd, repo)
-    : resolve(dataDir, 'repository');
+  const repositoryPath = repo ? (isAbsolute(repo) ? repo : resolve(cwd, repo)) : resolve(dataDir, 'repository');
   return { ...parsed, dataDir, repositoryPath };
 }
 
@@ -109,15 +99,10 @@ export type GivenEnv = Partial<z.infer<typeof envSchema>> & { dataDir: string; r
  * secrets it provides when none are given); returns them with the derived paths.
  */
 export function checkGivenEnv(source: Record<string, string | undefined>, cwd = process.cwd()): GivenEnv {
-  const given = Object.fromEntries(
-    Object.entries(source).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''),
-  );
+  const given = Object.fromEntries(Object.entries(source).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''));
   const result = envSchema.partial().safeParse(given);
   if (!result.success) throw new EnvError(toIssues(result.error));
-  const paths = derive(
-    { ...result.data, STRONGBOX_DATA_DIR: result.data.STRONGBOX_DATA_DIR ?? './.data' } as z.infer<typeof envSchema>,
-    cwd,
-  );
+  const paths = derive({ ...result.data, STRONGBOX_DATA_DIR: result.data.STRONGBOX_DATA_DIR ?? './.data' } as z.infer<typeof envSchema>, cwd);
   return { ...result.data, dataDir: paths.dataDir, repositoryPath: paths.repositoryPath };
 }
 

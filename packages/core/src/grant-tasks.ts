@@ -57,11 +57,7 @@ export function chooseMover(task: WaitingTask, movers: readonly MoverSlotState[]
     if (task.excludeMovers?.includes(mover.id)) continue;
     const tier = TIERS.indexOf(tierOf(mover, task));
     const load = mover.running / mover.maxConcurrentTasks;
-    if (
-      !best ||
-      tier < best.tier ||
-      (tier === best.tier && (load < best.load || (load === best.load && mover.id < best.mover.id)))
-    ) {
+    if (!best || tier < best.tier || (tier === best.tier && (load < best.load || (load === best.load && mover.id < best.mover.id)))) {
       best = { mover, tier, load };
     }
   }

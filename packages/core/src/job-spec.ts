@@ -35,7 +35,9 @@ export const BLOCK_SIZES_KIB = [256, 512, 1024, 4096] as const;
 
 export const jobOptionsSchema = z
   .object({
-    blockSizeKiB: z.union(BLOCK_SIZES_KIB.map((n) => z.literal(n)) as [z.ZodLiteral<256>, z.ZodLiteral<512>, z.ZodLiteral<1024>, z.ZodLiteral<4096>]).default(1024),
+    blockSizeKiB: z
+      .union(BLOCK_SIZES_KIB.map((n) => z.literal(n)) as [z.ZodLiteral<256>, z.ZodLiteral<512>, z.ZodLiteral<1024>, z.ZodLiteral<4096>])
+      .default(1024),
     compression: z.enum(['none', 'fast', 'optimal', 'high']).default('optimal'),
     /** Quiesce through qemu-guest-agent when the guest runs it. */
     applicationAware: z.boolean().default(true),
@@ -133,6 +135,9 @@ export type JobSpecInput = z.input<typeof jobSpecSchema>;
 
 /** `*` any run of characters, `?` one; case-insensitive, whole name. */
 export function matchesPattern(name: string, pattern: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 'i').test(name);
 }

@@ -12,7 +12,12 @@ const vm = (id: string, name: string, over: Partial<InventoryVm> = {}): Inventor
 
 const inventory = [
   vm('1', 'web-01'),
-  vm('2', 'web-02', { disks: [{ name: 'vda', sizeBytes: 1 }, { name: 'vdb', sizeBytes: 2 }] }),
+  vm('2', 'web-02', {
+    disks: [
+      { name: 'vda', sizeBytes: 1 },
+      { name: 'vdb', sizeBytes: 2 },
+    ],
+  }),
   vm('3', 'db-01', { hostId: 'h2' }),
   vm('4', 'web-old', { removed: true }),
   vm('5', 'empty', { disks: [] }),
@@ -20,7 +25,14 @@ const inventory = [
 
 describe('planRun', () => {
   it('makes one task per disk, in object order, each VM once', () => {
-    const plan = planRun([{ type: 'vm', vmId: '3' }, { type: 'pattern', pattern: 'web-*' }, { type: 'vm', vmId: '1' }], inventory);
+    const plan = planRun(
+      [
+        { type: 'vm', vmId: '3' },
+        { type: 'pattern', pattern: 'web-*' },
+        { type: 'vm', vmId: '1' },
+      ],
+      inventory,
+    );
     expect(plan.tasks.map((t) => `${t.vmName}/${t.diskName}`)).toEqual(['db-01/vda', 'web-01/vda', 'web-02/vda', 'web-02/vdb']);
     expect(plan.warnings).toEqual([]);
   });
@@ -33,7 +45,13 @@ describe('planRun', () => {
 
   it('warns about what resolves to nothing or cannot be backed up', () => {
     const plan = planRun(
-      [{ type: 'vm', vmId: '4' }, { type: 'vm', vmId: 'gone' }, { type: 'pattern', pattern: 'mail-*' }, { type: 'vm', vmId: '5' }, { type: 'host', hostId: 'h9' }],
+      [
+        { type: 'vm', vmId: '4' },
+        { type: 'vm', vmId: 'gone' },
+        { type: 'pattern', pattern: 'mail-*' },
+        { type: 'vm', vmId: '5' },
+        { type: 'host', hostId: 'h9' },
+      ],
       inventory,
     );
     expect(plan.tasks).toEqual([]);

@@ -13,7 +13,15 @@ type Row = [name: string, times: string[], policy: PolicyInput, now: string, tim
 const table: Row[] = [
   ['empty input', [], { keepPoints: 3 }, '2026-11-22T12:00Z', 'UTC', {}, []],
   ['one point', ['2026-11-22T10:00Z'], { keepPoints: 1 }, '2026-11-22T12:00Z', 'UTC', { '2026-11-22T10:00Z': ['latest', 'last'] }, []],
-  ['the latest point survives a policy that would drop it', ['2026-01-01T10:00Z'], { keepDays: 7 }, '2026-11-22T12:00Z', 'UTC', { '2026-01-01T10:00Z': ['latest'] }, []],
+  [
+    'the latest point survives a policy that would drop it',
+    ['2026-01-01T10:00Z'],
+    { keepDays: 7 },
+    '2026-11-22T12:00Z',
+    'UTC',
+    { '2026-01-01T10:00Z': ['latest'] },
+    [],
+  ],
   [
     'keep last 3 of 5, unsorted input',
     ['2026-11-20T10:00Z', '2026-11-22T10:00Z', '2026-11-18T10:00Z', '2026-11-21T10:00Z', '2026-11-19T10:00Z'],
@@ -161,15 +169,47 @@ const zoneTable: Row[] = [
     // 11:30Z on Nov 30 is 00:30 on Dec 1 in Auckland (NZDT, UTC+13); 10:00Z is still Nov 30 there.
     const times = ['2026-11-30T11:30Z', '2026-11-30T10:00Z', '2026-11-29T00:00Z'];
     return tz === 'UTC'
-      ? ['monthly in UTC: all in November', times, { keepPoints: 1, gfs: { monthly: 2 } }, '2026-12-15T00:00Z', tz, { '2026-11-30T11:30Z': ['latest', 'last', 'monthly'] }, ['2026-11-29T00:00Z', '2026-11-30T10:00Z']]
-      : ['monthly in Auckland: one point is in December', times, { keepPoints: 1, gfs: { monthly: 2 } }, '2026-12-15T00:00Z', tz, { '2026-11-30T11:30Z': ['latest', 'last', 'monthly'], '2026-11-30T10:00Z': ['monthly'] }, ['2026-11-29T00:00Z']];
+      ? [
+          'monthly in UTC: all in November',
+          times,
+          { keepPoints: 1, gfs: { monthly: 2 } },
+          '2026-12-15T00:00Z',
+          tz,
+          { '2026-11-30T11:30Z': ['latest', 'last', 'monthly'] },
+          ['2026-11-29T00:00Z', '2026-11-30T10:00Z'],
+        ]
+      : [
+          'monthly in Auckland: one point is in December',
+          times,
+          { keepPoints: 1, gfs: { monthly: 2 } },
+          '2026-12-15T00:00Z',
+          tz,
+          { '2026-11-30T11:30Z': ['latest', 'last', 'monthly'], '2026-11-30T10:00Z': ['monthly'] },
+          ['2026-11-29T00:00Z'],
+        ];
   }),
   ...(['America/Los_Angeles', 'UTC'] as const).map((tz): Row => {
     // 07:30Z on Jan 1 2027 is 23:30 on Dec 31 2026 in Los Angeles (PST, UTC-8).
     const times = ['2027-03-01T00:00Z', '2027-01-01T07:30Z', '2026-12-01T00:00Z'];
     return tz === 'UTC'
-      ? ['yearly in UTC', times, { keepPoints: 1, gfs: { yearly: 2 } }, '2027-06-01T00:00Z', tz, { '2027-03-01T00:00Z': ['latest', 'last', 'yearly'], '2026-12-01T00:00Z': ['yearly'] }, ['2027-01-01T07:30Z']]
-      : ['yearly in Los Angeles: New Year’s Eve 23:30 is still 2026', times, { keepPoints: 1, gfs: { yearly: 2 } }, '2027-06-01T00:00Z', tz, { '2027-03-01T00:00Z': ['latest', 'last', 'yearly'], '2027-01-01T07:30Z': ['yearly'] }, ['2026-12-01T00:00Z']];
+      ? [
+          'yearly in UTC',
+          times,
+          { keepPoints: 1, gfs: { yearly: 2 } },
+          '2027-06-01T00:00Z',
+          tz,
+          { '2027-03-01T00:00Z': ['latest', 'last', 'yearly'], '2026-12-01T00:00Z': ['yearly'] },
+          ['2027-01-01T07:30Z'],
+        ]
+      : [
+          'yearly in Los Angeles: New Year’s Eve 23:30 is still 2026',
+          times,
+          { keepPoints: 1, gfs: { yearly: 2 } },
+          '2027-06-01T00:00Z',
+          tz,
+          { '2027-03-01T00:00Z': ['latest', 'last', 'yearly'], '2027-01-01T07:30Z': ['yearly'] },
+          ['2026-12-01T00:00Z'],
+        ];
   }),
   [
     // 07:30Z on Dec 1 is 23:30 on Nov 30 in Los Angeles: the November point of the month.
@@ -212,7 +252,12 @@ describe('selectPointsToDelete', () => {
   });
 
   it('lists kept points newest first and deleted ones oldest first', () => {
-    const result = selectPointsToDelete(points('2026-11-20T00:00Z', '2026-11-22T00:00Z', '2026-11-18T00:00Z', '2026-11-21T00:00Z', '2026-11-19T00:00Z'), policy({ keepPoints: 2 }), new Date('2026-11-23T00:00Z'), 'UTC');
+    const result = selectPointsToDelete(
+      points('2026-11-20T00:00Z', '2026-11-22T00:00Z', '2026-11-18T00:00Z', '2026-11-21T00:00Z', '2026-11-19T00:00Z'),
+      policy({ keepPoints: 2 }),
+      new Date('2026-11-23T00:00Z'),
+      'UTC',
+    );
     expect([...result.keep.keys()]).toEqual(['2026-11-22T00:00Z', '2026-11-21T00:00Z']);
     expect(result.delete).toEqual(['2026-11-18T00:00Z', '2026-11-19T00:00Z', '2026-11-20T00:00Z']);
   });
@@ -235,7 +280,14 @@ describe('selectPointsToDelete', () => {
     ['an unknown time zone', points('2026-11-22T10:00Z'), { keepPoints: 1 }, '2026-11-22T12:00Z', 'Mars/Olympus', 'RETENTION_TIME_ZONE'],
     ['an invalid current time', points('2026-11-22T10:00Z'), { keepPoints: 1 }, 'not a date', 'UTC', 'RETENTION_BAD_TIME'],
     ['a point with an invalid time', [{ id: 'x', time: new Date('nope') }], { keepPoints: 1 }, '2026-11-22T12:00Z', 'UTC', 'RETENTION_BAD_TIME'],
-    ['an id listed twice', [...points('2026-11-22T10:00Z'), ...points('2026-11-22T10:00Z')], { keepPoints: 1 }, '2026-11-22T12:00Z', 'UTC', 'RETENTION_DUPLICATE_ID'],
+    [
+      'an id listed twice',
+      [...points('2026-11-22T10:00Z'), ...points('2026-11-22T10:00Z')],
+      { keepPoints: 1 },
+      '2026-11-22T12:00Z',
+      'UTC',
+      'RETENTION_DUPLICATE_ID',
+    ],
   ];
   it.each(bad)('refuses %s with a clear error', (_name, input, p, now, tz, code) => {
     expect(() => selectPointsToDelete(input, policy(p), new Date(now), tz)).toThrow(expect.objectContaining({ code, name: 'RetentionError' }));

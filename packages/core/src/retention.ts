@@ -168,7 +168,11 @@ export function selectPointsToDelete(points: readonly RetentionPoint[], policy: 
   const remove: string[] = [];
   for (const p of sorted) {
     const set = reasons.get(p.id);
-    if (set) keep.set(p.id, REASON_ORDER.filter((r) => set.has(r)));
+    if (set)
+      keep.set(
+        p.id,
+        REASON_ORDER.filter((r) => set.has(r)),
+      );
     else remove.push(p.id);
   }
   return { keep, delete: remove.reverse() };

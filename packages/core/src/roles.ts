@@ -12,27 +12,10 @@ export const ROLE_LABELS: Record<Role, string> = {
   Viewer: 'Viewer',
 };
 
-export type Permission =
-  | 'read'
-  | 'jobs.run'
-  | 'jobs.edit'
-  | 'restore'
-  | 'infrastructure.edit'
-  | 'users.manage'
-  | 'settings.edit'
-  | 'delete';
+export type Permission = 'read' | 'jobs.run' | 'jobs.edit' | 'restore' | 'infrastructure.edit' | 'users.manage' | 'settings.edit' | 'delete';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  Administrator: [
-    'read',
-    'jobs.run',
-    'jobs.edit',
-    'restore',
-    'infrastructure.edit',
-    'users.manage',
-    'settings.edit',
-    'delete',
-  ],
+  Administrator: ['read', 'jobs.run', 'jobs.edit', 'restore', 'infrastructure.edit', 'users.manage', 'settings.edit', 'delete'],
   BackupOperator: ['read', 'jobs.run', 'jobs.edit', 'restore'],
   RestoreOperator: ['read', 'restore'],
   Viewer: ['read'],

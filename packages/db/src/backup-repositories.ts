@@ -21,7 +21,14 @@ export class BackupRepositoryRepository {
     return usage;
   }
 
-  async create(input: { name: string; path: string; maxConcurrentTasks: number; readRateLimit: bigint | null; writeRateLimit: bigint | null; verifyEveryDays: number }) {
+  async create(input: {
+    name: string;
+    path: string;
+    maxConcurrentTasks: number;
+    readRateLimit: bigint | null;
+    writeRateLimit: bigint | null;
+    verifyEveryDays: number;
+  }) {
     if (await this.db.repository.findFirst({ where: { path: input.path }, select: { id: true } })) {
       throw new AppError('BAD_REQUEST', 'another repository already uses this path', { fields: [{ field: 'path', message: 'already a repository' }] });
     }
@@ -33,7 +40,11 @@ export class BackupRepositoryRepository {
     }
   }
 
-  async update(id: string, version: number, changes: { name?: string; maxConcurrentTasks?: number; readRateLimit?: bigint | null; writeRateLimit?: bigint | null; verifyEveryDays?: number }) {
+  async update(
+    id: string,
+    version: number,
+    changes: { name?: string; maxConcurrentTasks?: number; readRateLimit?: bigint | null; writeRateLimit?: bigint | null; verifyEveryDays?: number },
+  ) {
     const { count } = await this.db.repository.updateMany({ where: { id, version }, data: { ...changes, version: { increment: 1 } } });
     if (count === 0) {
       if (!(await this.db.repository.count({ where: { id } }))) throw new AppError('NOT_FOUND', 'no such repository');

@@ -41,8 +41,6 @@ export async function bootstrap(
     admin = { email: row.email, created: true, generatedPassword: generated };
   }
   await mkdir(input.repositoryPath, { recursive: true });
-  const { repository, created } = await new BackupRepositoryRepository(db).ensureDefault(
-    input.repositoryPath,
-  );
+  const { repository, created } = await new BackupRepositoryRepository(db).ensureDefault(input.repositoryPath);
   return { admin, repository: { path: repository.path, created } };
 }

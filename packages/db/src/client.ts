@@ -17,11 +17,7 @@ export function prisma(): PrismaClient {
 }
 
 /** One named transaction helper (house style 3): the name shows up in errors. */
-export async function transaction<T>(
-  name: string,
-  fn: (tx: Prisma.TransactionClient) => Promise<T>,
-  client: PrismaClient = prisma(),
-): Promise<T> {
+export async function transaction<T>(name: string, fn: (tx: Prisma.TransactionClient) => Promise<T>, client: PrismaClient = prisma()): Promise<T> {
   try {
     return await client.$transaction(fn);
   } catch (error) {

@@ -42,9 +42,7 @@ function loadEngineModule(): Promise<EngineModule> {
     const require = createRequire(import.meta.url);
     // The package exports only its entry points; resolve the folder through the bindings.
     const pkgDir = dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
-    const bindings = (await import(
-      pathToFileURL(join(pkgDir, 'schema_engine_bg.js')).href
-    )) as EngineModule & Record<string, unknown>;
+    const bindings = (await import(pathToFileURL(join(pkgDir, 'schema_engine_bg.js')).href)) as EngineModule & Record<string, unknown>;
     const bytes = await readFile(join(pkgDir, 'schema_engine_bg.wasm'));
     const { instance } = await wasm.instantiate(bytes, { './schema_engine_bg.js': bindings });
     bindings.__wbg_set_wasm(instance.exports);
@@ -58,11 +56,7 @@ export class MigrationError extends Error {
   readonly code = 'MIGRATION_FAILED';
 }
 
-async function withEngine<T>(
-  databaseUrl: string,
-  schema: string,
-  fn: (engine: SchemaEngineType) => Promise<T>,
-): Promise<T> {
+async function withEngine<T>(databaseUrl: string, schema: string, fn: (engine: SchemaEngineType) => Promise<T>): Promise<T> {
   const { SchemaEngine } = await loadEngineModule();
   const opened: { dispose(): Promise<void> }[] = [];
   // The engine connects at construction even for a diff between two schemas.
@@ -168,10 +162,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 /** Applies pending migrations; returns the names applied now. */
 export type MigrationPaths = { dir?: string; schemaPath?: string };
 
-export async function applyMigrations(
-  databaseUrl: string,
-  { dir = MIGRATIONS_DIR, schemaPath = SCHEMA_PATH }: MigrationPaths = {},
-): Promise<string[]> {
+export async function applyMigrations(databaseUrl: string, { dir = MIGRATIONS_DIR, schemaPath = SCHEMA_PATH }: MigrationPaths = {}): Promise<string[]> {
   await ensureDatabase(databaseUrl);
   const migrationsList = await loadMigrations(dir);
   const schema = await readFile(schemaPath, 'utf8');

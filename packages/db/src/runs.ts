@@ -49,13 +49,7 @@ export class RunRepository {
   constructor(private readonly db: Db) {}
 
   /** A job run with one pending task per planned VM disk, and its warnings as log lines. */
-  async createSession(input: {
-    jobId: string;
-    name: string;
-    triggeredBy: string;
-    tasks: readonly PlannedTask[];
-    warnings: readonly string[];
-  }) {
+  async createSession(input: { jobId: string; name: string; triggeredBy: string; tasks: readonly PlannedTask[]; warnings: readonly string[] }) {
     const session = await this.db.session.create({
       data: {
         kind: 'backup',
@@ -139,7 +133,10 @@ export class RunRepository {
     if (!session) throw new AppError('NOT_FOUND', 'no such session');
     if (isFinal(session.status)) throw new AppError('CONFLICT', `the session has already ended (${session.status})`);
     await this.db.session.update({ where: { id }, data: { stopRequested: true } });
-    await this.db.task.updateMany({ where: { sessionId: id, status: 'pending' }, data: { status: 'cancelled', endedAt: new Date(), error: `stopped by ${by}` } });
+    await this.db.task.updateMany({
+      where: { sessionId: id, status: 'pending' },
+      data: { status: 'cancelled', endedAt: new Date(), error: `stopped by ${by}` },
+    });
     await this.log(id, 'warning', `stop requested by ${by}`);
   }
 }

@@ -66,11 +66,7 @@ export class UserRepository {
   }
 
   /** Optimistic concurrency: `version` is the one the editor saw. */
-  async update(
-    id: string,
-    version: number,
-    changes: { name?: string; role?: Role; disabled?: boolean; password?: string },
-  ): Promise<UserRow> {
+  async update(id: string, version: number, changes: { name?: string; role?: Role; disabled?: boolean; password?: string }): Promise<UserRow> {
     const data: Record<string, unknown> = {};
     if (changes.name !== undefined) data.name = changes.name;
     if (changes.role !== undefined) data.role = changes.role;

@@ -4,15 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  ApiTokenRepository,
-  AppError,
-  bootstrap,
-  createPrismaClient,
-  UserRepository,
-  UserSessionRepository,
-  verifyPassword,
-} from '../src/index.js';
+import { ApiTokenRepository, AppError, bootstrap, createPrismaClient, UserRepository, UserSessionRepository, verifyPassword } from '../src/index.js';
 import { applyMigrations } from '../src/migrate.js';
 import { dropDatabase, env, scratchDatabaseUrl } from './helpers.js';
 

@@ -23,7 +23,10 @@ const facts = (over: Partial<CbtFacts>): CbtFacts => ({
   disks: [disk('vda', [bm('strongbox-2')]), disk('vdb', [bm('strongbox-2')])],
   ...over,
 });
-const warnings = (f: CbtFacts) => planCbt(f).log.filter((l) => l.level === 'warning').map((l) => l.code);
+const warnings = (f: CbtFacts) =>
+  planCbt(f)
+    .log.filter((l) => l.level === 'warning')
+    .map((l) => l.code);
 
 describe('planCbt', () => {
   it('trusts an intact chain: incremental from the base, nothing to repair', () => {
@@ -42,7 +45,10 @@ describe('planCbt', () => {
   });
 
   it('drops older checkpoints of ours once the base is intact', () => {
-    const f = facts({ checkpoints: [cp('strongbox-1'), cp('strongbox-2')], disks: [disk('vda', [bm('strongbox-1'), bm('strongbox-2')]), disk('vdb', [bm('strongbox-1'), bm('strongbox-2')])] });
+    const f = facts({
+      checkpoints: [cp('strongbox-1'), cp('strongbox-2')],
+      disks: [disk('vda', [bm('strongbox-1'), bm('strongbox-2')]), disk('vdb', [bm('strongbox-1'), bm('strongbox-2')])],
+    });
     const plan = planCbt(f);
     expect(plan.base).toBe('strongbox-2');
     expect(plan.repairs).toEqual([{ kind: 'delete-checkpoint', name: 'strongbox-1', metadataOnly: false }]);
@@ -86,7 +92,10 @@ describe('planCbt', () => {
   });
 
   it('reads a raw disk whole every time, with a warning, while the qcow2 disk stays incremental', () => {
-    const f = facts({ checkpoints: [cp('strongbox-2', ['vda'])], disks: [disk('vda', [bm('strongbox-2')]), disk('vdb', null, { format: 'raw', path: '/img/vdb.raw' })] });
+    const f = facts({
+      checkpoints: [cp('strongbox-2', ['vda'])],
+      disks: [disk('vda', [bm('strongbox-2')]), disk('vdb', null, { format: 'raw', path: '/img/vdb.raw' })],
+    });
     const plan = planCbt(f);
     expect(plan.base).toBe('strongbox-2');
     expect(plan.diskModes).toEqual({ vda: 'changed', vdb: 'allocated' });

@@ -32,8 +32,7 @@ export type CbtFacts = {
 };
 
 export type Repair =
-  | { kind: 'delete-checkpoint'; name: string; metadataOnly: boolean }
-  | { kind: 'remove-bitmap'; target: string; path: string; bitmap: string };
+  { kind: 'delete-checkpoint'; name: string; metadataOnly: boolean } | { kind: 'remove-bitmap'; target: string; path: string; bitmap: string };
 
 export type CbtPlan = {
   /** The checkpoint to read changes from, or null for a full read of every disk. */

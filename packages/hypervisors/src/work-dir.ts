@@ -52,7 +52,11 @@ export class JobDir {
     private state: JobState,
   ) {}
 
-  static async create(workDir: string, init: Omit<JobState, 'version' | 'pid' | 'pidStart' | 'phase' | 'qemuNbd' | 'addedBitmaps'>, owner: { uid: number; gid: number } | null): Promise<JobDir> {
+  static async create(
+    workDir: string,
+    init: Omit<JobState, 'version' | 'pid' | 'pidStart' | 'phase' | 'qemuNbd' | 'addedBitmaps'>,
+    owner: { uid: number; gid: number } | null,
+  ): Promise<JobDir> {
     await mkdir(workDir, { recursive: true, mode: 0o711 });
     // QEMU runs as its own user and must reach its socket inside: others need search (x) here.
     const mode = (await stat(workDir)).mode & 0o7777;

@@ -122,7 +122,9 @@ describe.skipIf(unavailable)('libvirt backups of a real guest (running, then sto
     execFileSync('qemu-img', ['bitmap', '--remove', vm.disks[1]!.path, last.checkpoint]);
     const view = await connector.openBackup({ vm: name, sinceCheckpoint: last.checkpoint });
     expect(view.base).toBeNull();
-    expect(view.log).toContainEqual(expect.objectContaining({ level: 'warning', code: 'CBT_DRIFT', message: expect.stringContaining('missing from disk vdb') }));
+    expect(view.log).toContainEqual(
+      expect.objectContaining({ level: 'warning', code: 'CBT_DRIFT', message: expect.stringContaining('missing from disk vdb') }),
+    );
     expect(view.disks.map((d) => d.mode)).toEqual(['allocated', 'allocated']);
     await backupToDir(view, join(out, 'p4'));
     await view.release('success');
@@ -144,7 +146,9 @@ describe.skipIf(unavailable)('libvirt backups of a real guest (running, then sto
     await guest.write('vdb', 512, 64, 'unseen');
     const view = await connector.openBackup({ vm: name, sinceCheckpoint: last.checkpoint });
     expect(view.base).toBeNull();
-    expect(view.log).toContainEqual(expect.objectContaining({ level: 'warning', code: 'CBT_DRIFT', message: expect.stringContaining('missing from disk vda') }));
+    expect(view.log).toContainEqual(
+      expect.objectContaining({ level: 'warning', code: 'CBT_DRIFT', message: expect.stringContaining('missing from disk vda') }),
+    );
     await backupToDir(view, join(out, 'p4b'));
     await view.release('success');
     last = view;

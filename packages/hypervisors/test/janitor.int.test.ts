@@ -153,5 +153,4 @@ describe.skipIf(unavailable)('bad input', () => {
       message: expect.stringContaining('unreachable'),
     });
   });
-
 });

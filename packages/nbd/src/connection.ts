@@ -6,9 +6,7 @@ import { negotiate, type NegotiatedExport } from './handshake.js';
 import { CMD, REQUEST_MAGIC } from './protocol.js';
 import { ReplyParser, type InFlight } from './reply-parser.js';
 
-export type NbdEndpoint =
-  | { kind: 'unix'; path: string }
-  | { kind: 'tcp'; host: string; port: number };
+export type NbdEndpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
 export type ConnectOptions = {
   endpoint: NbdEndpoint;
@@ -61,8 +59,7 @@ export class NbdConnection {
     let queue = new ByteQueue();
     let target: ((chunk: Buffer) => void) | null = (b) => queue.push(Buffer.from(b));
     const deliver = (chunk: Buffer) => target?.(chunk);
-    const socketOptions =
-      options.endpoint.kind === 'unix' ? { path: options.endpoint.path } : { host: options.endpoint.host, port: options.endpoint.port };
+    const socketOptions = options.endpoint.kind === 'unix' ? { path: options.endpoint.path } : { host: options.endpoint.host, port: options.endpoint.port };
     // Plain sockets read into one reused buffer; a TLS upgrade needs ordinary 'data' events.
     const readBuffer = Buffer.allocUnsafe(options.tls ? 0 : READ_BUFFER_SIZE);
     const socket: Socket = options.tls
@@ -188,10 +185,7 @@ export class NbdConnection {
     }
     const buffer = into ?? Buffer.allocUnsafe(length);
     return new Promise((resolve, reject) => {
-      this.send(
-        { handle: this.handle(), kind: 'read', offset, length, buffer, covered: 0, resolve: () => resolve(buffer), reject },
-        CMD.READ,
-      );
+      this.send({ handle: this.handle(), kind: 'read', offset, length, buffer, covered: 0, resolve: () => resolve(buffer), reject }, CMD.READ);
     });
   }
 

@@ -2,18 +2,7 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { ByteQueue } from './byte-queue.js';
 import { NbdError } from './errors.js';
-import {
-  DEFAULT_MAX_PAYLOAD,
-  FLAG_FIXED_NEWSTYLE,
-  FLAG_NO_ZEROES,
-  IHAVEOPT,
-  INFO,
-  NBDMAGIC,
-  OPT,
-  OPTION_REPLY_MAGIC,
-  REP,
-  REP_ERR_NAMES,
-} from './protocol.js';
+import { DEFAULT_MAX_PAYLOAD, FLAG_FIXED_NEWSTYLE, FLAG_NO_ZEROES, IHAVEOPT, INFO, NBDMAGIC, OPT, OPTION_REPLY_MAGIC, REP, REP_ERR_NAMES } from './protocol.js';
 
 export type NegotiatedExport = {
   size: number;

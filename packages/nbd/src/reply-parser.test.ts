@@ -74,9 +74,7 @@ describe('ReplyParser', () => {
   it('refuses data outside the request and an unknown handle', () => {
     const { add, parser } = setup();
     add({ handle: 1, kind: 'read', offset: 1000, length: 4, buffer: Buffer.alloc(4) });
-    expect(() => parser.feed(chunk(1, REPLY_TYPE.OFFSET_DATA, Buffer.concat([u64(1002), Buffer.from('abcd')]), true))).toThrow(
-      /outside the request/,
-    );
+    expect(() => parser.feed(chunk(1, REPLY_TYPE.OFFSET_DATA, Buffer.concat([u64(1002), Buffer.from('abcd')]), true))).toThrow(/outside the request/);
     const other = setup();
     expect(() => other.parser.feed(chunk(9, REPLY_TYPE.NONE, Buffer.alloc(0), true))).toThrow(/unknown handle 9/);
   });

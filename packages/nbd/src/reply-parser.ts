@@ -197,8 +197,5 @@ export class ReplyParser {
 
 function serverError(errno: number, message: string, request: InFlight): NbdError {
   const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
-  return new NbdError(
-    'NBD_SERVER_ERROR',
-    `NBD server failed ${request.kind} at ${request.offset}+${request.length}: ${name}${message ? ` (${message})` : ''}`,
-  );
+  return new NbdError('NBD_SERVER_ERROR', `NBD server failed ${request.kind} at ${request.offset}+${request.length}: ${name}${message ? ` (${message})` : ''}`);
 }

@@ -143,10 +143,40 @@ describe.skipIf(!haveQemu)('NBD client over TCP, named exports, TLS, and a dying
   it('negotiates TLS when the server requires it, and says TLS is required when not configured', async () => {
     const pki = join(dir, 'pki');
     sh('mkdir', ['-p', pki]);
-    sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=strongbox-test-ca', '-keyout', join(pki, 'ca-key.pem'), '-out', join(pki, 'ca-cert.pem')]);
+    sh('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=strongbox-test-ca',
+      '-keyout',
+      join(pki, 'ca-key.pem'),
+      '-out',
+      join(pki, 'ca-cert.pem'),
+    ]);
     sh('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', join(pki, 'server-key.pem'), '-out', join(pki, 'server.csr')]);
     writeFileSync(join(pki, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-    sh('openssl', ['x509', '-req', '-in', join(pki, 'server.csr'), '-CA', join(pki, 'ca-cert.pem'), '-CAkey', join(pki, 'ca-key.pem'), '-CAcreateserial', '-days', '2', '-extfile', join(pki, 'ext.cnf'), '-out', join(pki, 'server-cert.pem')]);
+    sh('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      join(pki, 'server.csr'),
+      '-CA',
+      join(pki, 'ca-cert.pem'),
+      '-CAkey',
+      join(pki, 'ca-key.pem'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      join(pki, 'ext.cnf'),
+      '-out',
+      join(pki, 'server-cert.pem'),
+    ]);
     const tlsSock = join(dir, 'tls.sock');
     const server = await startQemuNbd(
       ['--object', `tls-creds-x509,id=tls0,dir=${pki},endpoint=server,verify-peer=off`, '--tls-creds', 'tls0', '-r', '-f', 'qcow2', big],

@@ -42,7 +42,9 @@ describe('sendMail', () => {
   it('reports a server that does not answer', async () => {
     const closed = await startSmtpSink();
     await closed.close();
-    await expect(sendMail(settings({ port: closed.port, username: undefined }), { to: ['a@example.test'], subject: 'x', text: 'x' })).rejects.toThrow(MailError);
+    await expect(sendMail(settings({ port: closed.port, username: undefined }), { to: ['a@example.test'], subject: 'x', text: 'x' })).rejects.toThrow(
+      MailError,
+    );
   });
 
   it('refuses a mail with no recipient', async () => {

@@ -12,7 +12,14 @@ import { coalesce, planRewrite } from '../../../scripts/bench/layout.js';
 import { Repository } from '../../repository/src/index.js';
 import { FileDiskReader, backupDisk, restoreDisk } from '../src/index.js';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, size: { type: 'string', default: String(4 * 2 ** 30) }, dir: { type: 'string', default: '/var/tmp/sb-bench' }, 'drop-caches': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '1' },
+    size: { type: 'string', default: String(4 * 2 ** 30) },
+    dir: { type: 'string', default: '/var/tmp/sb-bench' },
+    'drop-caches': { type: 'boolean', default: false },
+  },
+});
 const root = resolve(import.meta.dirname, '../../..');
 const size = Number(values.size);
 const dir = values.dir!;
@@ -39,7 +46,13 @@ const backup = async (parent: string | null, changed: { offset: number; length: 
   const { stats } = await backupDisk(writer, 'vda', reader);
   await reader.close();
   const m = await writer.commit();
-  console.log(`  read ${(stats.bytesRead / MiB).toFixed(0)} MiB, ${stats.newChunks} new chunks, ${(stats.bytesWritten / MiB).toFixed(0)} MiB written; busy ${Object.entries(stats.busy).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; bottleneck ${stats.bottleneck}`);
+  console.log(
+    `  read ${(stats.bytesRead / MiB).toFixed(0)} MiB, ${stats.newChunks} new chunks, ${(stats.bytesWritten / MiB).toFixed(0)} MiB written; busy ${Object.entries(
+      stats.busy,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}; bottleneck ${stats.bottleneck}`,
+  );
   return m.id;
 };
 const full = await phase('full', () => backup(null, null));

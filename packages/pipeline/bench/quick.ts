@@ -13,14 +13,19 @@ import { parseArgs } from 'node:util';
 import { Repository, type Codec } from '../../repository/src/index.js';
 import { FileDiskReader, backupDisk, restoreDisk } from '../src/index.js';
 
-const { values } = parseArgs({ options: { gib: { type: 'string', default: '4' }, dir: { type: 'string', default: '/var/tmp/sb-quick' }, codec: { type: 'string', default: 'optimal' } } });
+const { values } = parseArgs({
+  options: { gib: { type: 'string', default: '4' }, dir: { type: 'string', default: '/var/tmp/sb-quick' }, codec: { type: 'string', default: 'optimal' } },
+});
 const MiB = 2 ** 20;
 const size = Number(values.gib) * 1024 * MiB;
 const dir = values.dir!;
 mkdirSync(dir, { recursive: true });
 const image = join(dir, `image-${values.gib}.raw`);
 
-const words = 'the of and to in is was that for on as with by he at from his an were are which this be or has had not but first one their its new after who they have her she two been other when there all during into school time may years more most only over city some world would where later up such used many can state about national out known university united then made'.split(' ');
+const words =
+  'the of and to in is was that for on as with by he at from his an were are which this be or has had not but first one their its new after who they have her she two been other when there all during into school time may years more most only over city some world would where later up such used many can state about national out known university united then made'.split(
+    ' ',
+  );
 function textBlock(n: number): Buffer {
   const parts: string[] = [];
   let len = 0;
@@ -75,7 +80,9 @@ async function backup(kind: 'full' | 'incremental', parent: string | null, chang
   const m = await writer.commit();
   const ms = performance.now() - t;
   console.log(`  (commit ${((performance.now() - tc) / 1000).toFixed(2)} s)`);
-  console.log(`${kind}: ${(ms / 1000).toFixed(2)} s, read ${(stats.bytesRead / MiB).toFixed(0)} MiB, ${stats.newChunks} new chunks, written ${(stats.bytesWritten / MiB).toFixed(0)} MiB, busy ${JSON.stringify(Object.fromEntries(Object.entries(stats.busy).map(([k, v]) => [k, +v.toFixed(2)])))} bottleneck ${stats.bottleneck}`);
+  console.log(
+    `${kind}: ${(ms / 1000).toFixed(2)} s, read ${(stats.bytesRead / MiB).toFixed(0)} MiB, ${stats.newChunks} new chunks, written ${(stats.bytesWritten / MiB).toFixed(0)} MiB, busy ${JSON.stringify(Object.fromEntries(Object.entries(stats.busy).map(([k, v]) => [k, +v.toFixed(2)])))} bottleneck ${stats.bottleneck}`,
+  );
   return m.id;
 }
 

@@ -34,7 +34,10 @@ export async function backupDisk(writer: PointWriter, diskName: string, reader: 
   if (signal?.aborted) throw cancelled(`backup of ${diskName}`);
   const disk = writer.openDisk(diskName, reader.size);
   if (reader.mode === 'changed' && !disk.parentIndex) {
-    throw new PipelineError('PARENT_REQUIRED', `disk ${diskName}: the reader lists changed blocks, but point ${writer.id} has no parent with this disk at this block size to carry the rest from`);
+    throw new PipelineError(
+      'PARENT_REQUIRED',
+      `disk ${diskName}: the reader lists changed blocks, but point ${writer.id} has no parent with this disk at this block size to carry the rest from`,
+    );
   }
   const extents: DiskExtent[] = [];
   for await (const e of reader.extents()) extents.push(e);

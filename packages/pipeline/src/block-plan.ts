@@ -35,7 +35,7 @@ export function planBlocks(size: number, blockSize: number, mode: ExtentMode, ex
       throw new PipelineError('SOURCE_RANGE', `extent ${e.offset}+${e.length} is out of order or outside the disk (${size} bytes)`);
     }
     last = e.offset + e.length;
-    for (let at = e.offset; at < last; ) {
+    for (let at = e.offset; at < last;) {
       const b = Math.floor(at / blockSize);
       const end = Math.min(last, (b + 1) * blockSize);
       if (e.zero) zeroBytes[b]! += end - at;

@@ -49,7 +49,7 @@ export class FileDiskReader implements DiskReader {
     if (offset < 0 || offset + target.length > this.size) {
       throw new PipelineError('SOURCE_RANGE', `read ${offset}+${target.length} is outside the image (${this.size} bytes)`);
     }
-    for (let done = 0; done < target.length; ) {
+    for (let done = 0; done < target.length;) {
       const { bytesRead } = await this.fh.read(target, done, target.length - done, offset + done);
       if (bytesRead === 0) throw new PipelineError('SOURCE_READ', `the image ended at ${offset + done} (expected ${this.size} bytes)`);
       done += bytesRead;

@@ -26,7 +26,12 @@ const FLUSH_EVERY = 256 * 1024 * 1024;
  * (zero blocks written, then flushed). Chunk files are read several at a time and
  * decoded on the worker threads.
  */
-export async function restoreDisk(reader: PointReader, diskName: string, target: string, opts: RestoreOptions = {}): Promise<{ bytes: number; durationMs: number }> {
+export async function restoreDisk(
+  reader: PointReader,
+  diskName: string,
+  target: string,
+  opts: RestoreOptions = {},
+): Promise<{ bytes: number; durationMs: number }> {
   const started = performance.now();
   const disk = reader.disk(diskName);
   const { signal } = opts;
@@ -86,8 +91,10 @@ export async function restoreDisk(reader: PointReader, diskName: string, target:
         const r = await pool.decode(files[lane]!, n, out, opts.verifyDigests ? Buffer.from(digest) : null);
         files[lane] = r.file;
         out = r.out;
-        if (!r.result.ok) throw new RepositoryError('CHUNK_BAD', `chunk ${hex} (disk ${diskName} at ${offset}) is bad: ${r.result.problem}, ${r.result.detail}`);
-        if (r.result.rawLength !== disk.blockLength(b)) throw new RepositoryError('CHUNK_BAD', `chunk ${hex} holds ${r.result.rawLength} bytes, disk ${diskName} at ${offset} needs ${disk.blockLength(b)}`);
+        if (!r.result.ok)
+          throw new RepositoryError('CHUNK_BAD', `chunk ${hex} (disk ${diskName} at ${offset}) is bad: ${r.result.problem}, ${r.result.detail}`);
+        if (r.result.rawLength !== disk.blockLength(b))
+          throw new RepositoryError('CHUNK_BAD', `chunk ${hex} holds ${r.result.rawLength} bytes, disk ${diskName} at ${offset} needs ${disk.blockLength(b)}`);
         ready.set(b, out);
         signalReady();
       }
@@ -107,7 +114,7 @@ export async function restoreDisk(reader: PointReader, diskName: string, target:
         const out = ready.get(b);
         if (!out) return;
         ready.delete(b);
-        for (let done = 0; done < len; ) done += (await fh.write(out, done, len - done, offset + done)).bytesWritten;
+        for (let done = 0; done < len;) done += (await fh.write(out, done, len - done, offset + done)).bytesWritten;
         buffers.give(out);
         bytesDone += len;
         unflushed += len;

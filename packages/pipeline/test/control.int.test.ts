@@ -89,10 +89,14 @@ describe('pipeline control', () => {
   });
 
   it('leaves no thread or handle behind: the process exits by itself', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'exit-child.ts'), join(tmp.dir, 'exit-repo'), image, join(tmp.dir, 'exit.raw')], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'exit-child.ts'), join(tmp.dir, 'exit-repo'), image, join(tmp.dir, 'exit.raw')],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(out.trim()).toBe('done');
     expect(readFileSync(join(tmp.dir, 'exit.raw')).equals(readFileSync(image))).toBe(true);
   });

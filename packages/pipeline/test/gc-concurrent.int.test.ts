@@ -13,7 +13,13 @@ describe('GC while backups run', () => {
     const repo = await Repository.create(join(tmp.dir, 'repo'), { blockSize: 262144 });
     const image = join(tmp.dir, 'image.raw');
     const data = makeImage(image, 16 * MiB);
-    const backup = async (kind: 'full' | 'incremental', parent: string | null, changed?: { offset: number; length: number }[], onBegun?: () => Promise<void>, from = image) => {
+    const backup = async (
+      kind: 'full' | 'incremental',
+      parent: string | null,
+      changed?: { offset: number; length: number }[],
+      onBegun?: () => Promise<void>,
+      from = image,
+    ) => {
       const writer = await repo.beginPoint({ vmId: 'vm1', kind, parent, config: null });
       await onBegun?.();
       const reader = await FileDiskReader.open(from, changed ? { changed } : {});
@@ -57,7 +63,10 @@ describe('GC while backups run', () => {
     expect(runs).toBeGreaterThan(0);
     await repo.gc({ marginMs: 0 });
     expect((await repo.verify()).bad).toEqual([]);
-    for (const [id, expected] of [[incr.id, data], [again.id, otherData]] as const) {
+    for (const [id, expected] of [
+      [incr.id, data],
+      [again.id, otherData],
+    ] as const) {
       const out = join(tmp.dir, 'out.raw');
       await restoreDisk(await repo.openPoint(id), 'vda', out);
       expect(readFileSync(out).equals(expected)).toBe(true);

@@ -8,7 +8,11 @@ import { KiB, MiB, makeImage, tempDir, text } from './helpers.js';
 const tmp = tempDir('incremental');
 afterAll(tmp.cleanup);
 
-async function backup(repo: Repository, image: string, o: { parent?: string; changed?: { offset: number; length: number }[]; vmId?: string; disk?: string } = {}) {
+async function backup(
+  repo: Repository,
+  image: string,
+  o: { parent?: string; changed?: { offset: number; length: number }[]; vmId?: string; disk?: string } = {},
+) {
   const writer = await repo.beginPoint({ vmId: o.vmId ?? 'vm1', kind: o.parent ? 'incremental' : 'full', parent: o.parent ?? null, config: null });
   const reader = await FileDiskReader.open(image, o.changed ? { changed: o.changed } : {});
   try {

@@ -41,7 +41,14 @@ describe('backup and restore round trip', () => {
         expect(bytes).toBe(size);
         expect(readFileSync(out).equals(data)).toBe(true);
         // Random reads across block edges, and the partial tail.
-        for (const [offset, length] of [[0, 10], [blockSize - 3, 7], [size - 20, 20], [3 * MiB + 5, 2 * MiB], [size - 1, 1], [0, 0]] as const) {
+        for (const [offset, length] of [
+          [0, 10],
+          [blockSize - 3, 7],
+          [size - 20, 20],
+          [3 * MiB + 5, 2 * MiB],
+          [size - 1, 1],
+          [0, 0],
+        ] as const) {
           expect((await point.disk('vda').read(offset, length)).equals(data.subarray(offset, offset + length))).toBe(true);
         }
         await point.close();

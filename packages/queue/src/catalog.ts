@@ -63,10 +63,7 @@ export const catalog = {
     backoffMs: 60_000,
     timeoutMs: 2 * 60 * 1000,
   },
-} as const satisfies Record<
-  string,
-  { queue: string; payload: z.ZodType; attempts: number; backoffMs?: number; timeoutMs: number }
->;
+} as const satisfies Record<string, { queue: string; payload: z.ZodType; attempts: number; backoffMs?: number; timeoutMs: number }>;
 
 export type JobName = keyof typeof catalog;
 export type Payload<N extends JobName> = z.infer<(typeof catalog)[N]['payload']>;

@@ -60,13 +60,7 @@ export type Handlers = { [N in JobName]?: (payload: Payload<N>, job: Job) => Pro
  * Consumer side: one BullMQ worker for a queue, dispatching by job name. Every payload is
  * parsed again; a malformed one or an unknown name fails at once, without retries.
  */
-export function consume(
-  connection: Redis,
-  prefix: string,
-  queueName: string,
-  handlers: Handlers,
-  options: { concurrency?: number } = {},
-): Worker {
+export function consume(connection: Redis, prefix: string, queueName: string, handlers: Handlers, options: { concurrency?: number } = {}): Worker {
   return new Worker(
     queueName,
     async (job) => {

@@ -7,7 +7,7 @@ import { consume, moverQueue, QueueError, Queues, type Payload } from '../src/in
 
 const env = parseEnv(process.env);
 const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
-const prefix = `${env.STRONGBOX_REDIS_PREFIX}:q${randomBytes(3).toString("hex")}`;
+const prefix = `${env.STRONGBOX_REDIS_PREFIX}:q${randomBytes(3).toString('hex')}`;
 const queues = new Queues(connection, prefix);
 afterAll(async () => {
   await queues.close();
@@ -37,7 +37,9 @@ describe('the typed queue catalog', () => {
     const q = queues.queue('controller');
     const before = await q.count();
     await expect(queues.add('session.notify', { sessionId: 'not-a-uuid' } as never)).rejects.toThrow(QueueError);
-    await expect(queues.add('task.run', { sessionId: randomUUID(), vmId: randomUUID(), taskIds: [randomUUID()], attempt: 1 })).rejects.toThrow('needs the mover queue');
+    await expect(queues.add('task.run', { sessionId: randomUUID(), vmId: randomUUID(), taskIds: [randomUUID()], attempt: 1 })).rejects.toThrow(
+      'needs the mover queue',
+    );
     expect(await q.count()).toBe(before);
   });
 

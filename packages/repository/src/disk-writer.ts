@@ -34,7 +34,7 @@ const keyOf = (digest: Buffer): string => digest.toString('latin1');
 export class DiskWriter {
   readonly index: DiskIndex;
   readonly maxChunkBytes: number;
-  finished: DiskSummary & { index: string; blocks: number; zeroBlocks: number; indexSha256: string } | null = null;
+  finished: (DiskSummary & { index: string; blocks: number; zeroBlocks: number; indexSha256: string }) | null = null;
   private newBytes = 0;
   private storedBytes = 0;
   private readonly waiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();

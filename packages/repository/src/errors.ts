@@ -34,7 +34,8 @@ export function ioError(e: unknown, what: string): RepositoryError {
   if (e instanceof RepositoryError) return e;
   const code = (e as NodeJS.ErrnoException | null)?.code;
   const message = e instanceof Error ? e.message : String(e);
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new RepositoryError('REPO_NO_SPACE', `${what}: the repository's filesystem is full (${message})`, { cause: e });
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new RepositoryError('REPO_NO_SPACE', `${what}: the repository's filesystem is full (${message})`, { cause: e });
   return new RepositoryError('REPO_IO', `${what}: ${message}`, { cause: e });
 }
 

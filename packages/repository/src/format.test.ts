@@ -27,7 +27,9 @@ describe('point.json', () => {
     parent: null,
     config: null,
     job: null,
-    disks: [{ name: 'vda', size: 10, blockSize: 262144, codec: 'fast', index: 'vda.idx', indexSha256: 'ab', blocks: 1, zeroBlocks: 0, newBytes: 10, storedBytes: 34 }],
+    disks: [
+      { name: 'vda', size: 10, blockSize: 262144, codec: 'fast', index: 'vda.idx', indexSha256: 'ab', blocks: 1, zeroBlocks: 0, newBytes: 10, storedBytes: 34 },
+    ],
   };
   const parse = (o: unknown) => parseManifest(JSON.stringify(o), 'p.json', 'vm1/20261122T072122.123Z');
   it('parses a good one', () => expect(parse(good)).toEqual(good));

@@ -36,7 +36,10 @@ export async function collectGarbage(root: string, marginMs = DEFAULT_GC_MARGIN_
     const scan = await scanPoints(root);
     if (scan.unreadable.length > 0) {
       const first = scan.unreadable[0]!;
-      throw new RepositoryError(first.error.code, `GC needs to read every point and cannot read ${scan.unreadable.map((u) => u.id).join(', ')} (${first.error.message}); nothing was deleted`);
+      throw new RepositoryError(
+        first.error.code,
+        `GC needs to read every point and cannot read ${scan.unreadable.map((u) => u.id).join(', ')} (${first.error.message}); nothing was deleted`,
+      );
     }
     const marked = new Set<string>();
     for (const p of scan.points) for (const index of (await readPointIndexes(root, p)).values()) mark(marked, index);
@@ -62,7 +65,8 @@ export async function collectGarbage(root: string, marginMs = DEFAULT_GC_MARGIN_
     for (const p of again.points) {
       if (!seen.has(p.id)) for (const index of (await readPointIndexes(root, p)).values()) mark(marked, index);
     }
-    if (again.unreadable.length > 0) throw new RepositoryError(again.unreadable[0]!.error.code, `GC cannot read ${again.unreadable.map((u) => u.id).join(', ')}; nothing was deleted`);
+    if (again.unreadable.length > 0)
+      throw new RepositoryError(again.unreadable[0]!.error.code, `GC cannot read ${again.unreadable.map((u) => u.id).join(', ')}; nothing was deleted`);
     for (const id of scan.unfinished) {
       if (live.some((l) => l.info.pointId === id)) continue;
       // Committed between our listing and now: its lease went after its point.json came.
@@ -152,7 +156,9 @@ async function takeGcLock(root: string): Promise<() => Promise<void>> {
       if (errnoOf(e) !== 'EEXIST') throw ioError(e, 'taking the GC lock');
     }
     // A lock torn by a crash, or released while we look, says nothing about its owner: judge by its age.
-    const owner = await readFile(path, 'utf8').then((t) => JSON.parse(t) as { host: string; pid: number; started: number }).catch(() => null);
+    const owner = await readFile(path, 'utf8')
+      .then((t) => JSON.parse(t) as { host: string; pid: number; started: number })
+      .catch(() => null);
     const st = await stat(path).catch(() => null);
     const alive = owner && owner.host === hostname() ? pidAlive(owner.pid) : st !== null && Date.now() - st.mtimeMs < LEASE_TTL_MS;
     if (alive) throw new RepositoryError('REPO_GC_RUNNING', `another garbage collection holds ${path}`);

@@ -43,7 +43,8 @@ export function decodeIndex(file: Buffer, where: string): DiskIndex {
   if (file.length < INDEX_HEADER_BYTES || file.readUInt32LE(0) !== INDEX_MAGIC) throw corrupt('not a Strongbox disk index');
   if (file.readUInt32LE(60) !== crc32c(file.subarray(0, 60))) throw corrupt('index header CRC32C mismatch');
   const version = file.readUInt32LE(4);
-  if (version !== POINT_FORMAT_VERSION) throw new RepositoryError('POINT_VERSION', `${where}: index format version ${version} is not supported (this build reads ${POINT_FORMAT_VERSION})`);
+  if (version !== POINT_FORMAT_VERSION)
+    throw new RepositoryError('POINT_VERSION', `${where}: index format version ${version} is not supported (this build reads ${POINT_FORMAT_VERSION})`);
   const blockSize = file.readUInt32LE(8);
   const size = Number(file.readBigUInt64LE(16));
   const blockCount = Number(file.readBigUInt64LE(24));

@@ -17,7 +17,10 @@ export function parseManifest(text: string, where: string, expectedId: string): 
   }
   if (!isObj(raw)) throw corrupt('not a JSON object');
   if (raw.formatVersion !== POINT_FORMAT_VERSION) {
-    throw new RepositoryError('POINT_VERSION', `${where}: point format version ${JSON.stringify(raw.formatVersion)} is not supported (this build reads ${POINT_FORMAT_VERSION}); upgrade Strongbox to read it`);
+    throw new RepositoryError(
+      'POINT_VERSION',
+      `${where}: point format version ${JSON.stringify(raw.formatVersion)} is not supported (this build reads ${POINT_FORMAT_VERSION}); upgrade Strongbox to read it`,
+    );
   }
   if (raw.id !== expectedId) throw corrupt(`id ${JSON.stringify(raw.id)} does not match its folder (${expectedId})`);
   if (typeof raw.vmId !== 'string' || typeof raw.time !== 'string' || Number.isNaN(Date.parse(raw.time))) throw corrupt('vmId or time missing');

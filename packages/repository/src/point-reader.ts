@@ -40,7 +40,7 @@ export class PointDisk {
     }
     const out = Buffer.alloc(length);
     const bs = this.blockSize;
-    for (let at = offset; at < offset + length; ) {
+    for (let at = offset; at < offset + length;) {
       const block = Math.floor(at / bs);
       const end = Math.min(offset + length, (block + 1) * bs);
       const data = await this.block(block);
@@ -62,7 +62,8 @@ export class PointDisk {
     const data = Buffer.allocUnsafe(this.blockLength(i));
     const r = decodeChunk(this.scratch.subarray(0, n), data, digest);
     if (!r.ok) throw new RepositoryError('CHUNK_BAD', `chunk ${hex} (block ${i} of disk ${this.name}) is bad: ${r.problem}, ${r.detail}`);
-    if (r.rawLength !== data.length) throw new RepositoryError('CHUNK_BAD', `chunk ${hex} holds ${r.rawLength} bytes, block ${i} of disk ${this.name} needs ${data.length}`);
+    if (r.rawLength !== data.length)
+      throw new RepositoryError('CHUNK_BAD', `chunk ${hex} holds ${r.rawLength} bytes, block ${i} of disk ${this.name} needs ${data.length}`);
     this.cached = { block: i, data };
     return data;
   }

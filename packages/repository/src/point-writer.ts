@@ -161,7 +161,8 @@ export class PointWriter {
       // A GC that swept a chunk we found on disk between its check and its unlink (gc.ts).
       for (const key of this.shared.foundInStore) {
         const hex = Buffer.from(key, 'latin1').toString('hex');
-        if (!(await this.shared.store.exists(hex))) throw new RepositoryError('REPO_CHUNK_VANISHED', `chunk ${hex} was removed by a concurrent GC while ${this.id} was written; run the backup again`);
+        if (!(await this.shared.store.exists(hex)))
+          throw new RepositoryError('REPO_CHUNK_VANISHED', `chunk ${hex} was removed by a concurrent GC while ${this.id} was written; run the backup again`);
       }
       for (const name of await readdir(this.dir)) if (name.startsWith(PARENT_PREFIX)) await rm(join(this.dir, name), { force: true });
       await this.flushing;

@@ -4,17 +4,7 @@ import { join, resolve } from 'node:path';
 import { ChunkStore } from './chunk-store.js';
 import { RepositoryError, errnoOf, ioError } from './errors.js';
 import { fsyncPath, writeFileExclusive } from './fs-util.js';
-import {
-  BLOCK_SIZES,
-  DEFAULT_BLOCK_SIZE,
-  POINT_FILE,
-  REPO_FILE,
-  REPO_FORMAT_VERSION,
-  isBlockSize,
-  isCodec,
-  parsePointId,
-  pointDir,
-} from './format.js';
+import { BLOCK_SIZES, DEFAULT_BLOCK_SIZE, POINT_FILE, REPO_FILE, REPO_FORMAT_VERSION, isBlockSize, isCodec, parsePointId, pointDir } from './format.js';
 import { collectGarbage } from './gc.js';
 import { toSummary } from './manifest.js';
 import { PointReader } from './point-reader.js';
@@ -65,7 +55,11 @@ export class Repository {
     }
     if (existing?.includes(REPO_FILE)) throw new RepositoryError('REPO_EXISTS', `${root} already holds a Strongbox repository`);
     const foreign = (existing ?? []).filter((name) => !SUBDIRS.includes(name) && !name.startsWith(`${REPO_FILE}.tmp-`));
-    if (foreign.length > 0) throw new RepositoryError('REPO_EXISTS', `${root} is not empty and is not a Strongbox repository (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`);
+    if (foreign.length > 0)
+      throw new RepositoryError(
+        'REPO_EXISTS',
+        `${root} is not empty and is not a Strongbox repository (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`,
+      );
     const config: RepositoryConfig = {
       format: 'strongbox-repository',
       formatVersion: REPO_FORMAT_VERSION,
@@ -137,7 +131,8 @@ export class Repository {
   }
 
   beginPoint(opts: BeginPointOptions): Promise<PointWriter> {
-    if (opts.blockSize !== undefined && !isBlockSize(opts.blockSize)) throw new RepositoryError('BAD_ARGUMENT', `block size ${String(opts.blockSize)} is not one of ${BLOCK_SIZES.join(', ')}`);
+    if (opts.blockSize !== undefined && !isBlockSize(opts.blockSize))
+      throw new RepositoryError('BAD_ARGUMENT', `block size ${String(opts.blockSize)} is not one of ${BLOCK_SIZES.join(', ')}`);
     if (opts.codec !== undefined && !isCodec(opts.codec)) throw new RepositoryError('BAD_ARGUMENT', `codec ${String(opts.codec)}`);
     return PointWriter.begin(this.path, { blockSize: this.config.blockSize }, opts);
   }
@@ -208,11 +203,16 @@ function parseConfig(text: string, file: string): RepositoryConfig {
     throw new RepositoryError('REPO_CORRUPT', `${file} is not valid JSON (${(e as Error).message}); the repository cannot be opened`, { cause: e });
   }
   const c = raw as Partial<RepositoryConfig> | null;
-  if (typeof c !== 'object' || c === null || c.format !== 'strongbox-repository') throw new RepositoryError('REPO_CORRUPT', `${file} does not describe a Strongbox repository`);
+  if (typeof c !== 'object' || c === null || c.format !== 'strongbox-repository')
+    throw new RepositoryError('REPO_CORRUPT', `${file} does not describe a Strongbox repository`);
   if (c.formatVersion !== REPO_FORMAT_VERSION) {
-    throw new RepositoryError('REPO_VERSION', `${file}: repository format version ${JSON.stringify(c.formatVersion)} is not supported (this build reads ${REPO_FORMAT_VERSION})`);
+    throw new RepositoryError(
+      'REPO_VERSION',
+      `${file}: repository format version ${JSON.stringify(c.formatVersion)} is not supported (this build reads ${REPO_FORMAT_VERSION})`,
+    );
   }
-  if (typeof c.id !== 'string' || !isBlockSize(c.blockSize) || c.hash !== 'sha256') throw new RepositoryError('REPO_CORRUPT', `${file}: id, blockSize or hash missing or malformed`);
+  if (typeof c.id !== 'string' || !isBlockSize(c.blockSize) || c.hash !== 'sha256')
+    throw new RepositoryError('REPO_CORRUPT', `${file}: id, blockSize or hash missing or malformed`);
   if (c.cipher !== 'none') throw new RepositoryError('REPO_VERSION', `${file}: cipher ${JSON.stringify(c.cipher)} is not supported by this build`);
   return c as RepositoryConfig;
 }

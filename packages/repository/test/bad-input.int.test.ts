@@ -9,7 +9,11 @@ const tmp = tempDir('bad-input');
 afterAll(tmp.cleanup);
 
 const snapshot = (dir: string) => execFileSync('sh', ['-c', `cd '${dir}' && find . -type f -print0 | sort -z | xargs -0 sha256sum`], { encoding: 'utf8' });
-const codeOf = async (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof RepositoryError ? e.code : String(e)));
+const codeOf = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof RepositoryError ? e.code : String(e)),
+  );
 
 describe('bad input', () => {
   it('refuses to create a repository in a non-empty folder or over a repository', async () => {

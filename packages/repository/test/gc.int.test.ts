@@ -61,7 +61,17 @@ describe('garbage collection', () => {
     const dead = join(repo.path, 'points', 'vm1', '20200101T000000.000Z');
     mkdirSync(dead);
     writeFileSync(join(dead, 'vda.idx'), 'torn');
-    writeFileSync(join(repo.path, 'locks', 'dead.lease'), JSON.stringify({ leaseId: 'dead', pointId: 'vm1/20200101T000000.000Z', parent: null, host: (await import('node:os')).hostname(), pid: 4194305, started: 0 }));
+    writeFileSync(
+      join(repo.path, 'locks', 'dead.lease'),
+      JSON.stringify({
+        leaseId: 'dead',
+        pointId: 'vm1/20200101T000000.000Z',
+        parent: null,
+        host: (await import('node:os')).hostname(),
+        pid: 4194305,
+        started: 0,
+      }),
+    );
     const live = await repo.beginPoint({ vmId: 'vm1', kind: 'full', parent: null, config: null });
     const report = await repo.gc({ marginMs: 0 });
     expect(report.debrisRemoved).toBe(2);

@@ -47,7 +47,19 @@ export async function writeDisk(writer: PointWriter, name: string, blocks: (Buff
 /** A committed point of `blockCount` blocks of 256 KiB from seeds (null = zero block). */
 export async function makePoint(repo: Repository, vmId: string, seeds: (number | null)[], opts: { parent?: string; time?: Date } = {}) {
   const bs = 262144;
-  const writer = await repo.beginPoint({ vmId, kind: opts.parent ? 'incremental' : 'full', parent: opts.parent ?? null, config: '<domain/>', blockSize: bs, time: opts.time });
-  await writeDisk(writer, 'vda', seeds.map((s) => (s === null ? null : block(s, bs))), seeds.length * bs);
+  const writer = await repo.beginPoint({
+    vmId,
+    kind: opts.parent ? 'incremental' : 'full',
+    parent: opts.parent ?? null,
+    config: '<domain/>',
+    blockSize: bs,
+    time: opts.time,
+  });
+  await writeDisk(
+    writer,
+    'vda',
+    seeds.map((s) => (s === null ? null : block(s, bs))),
+    seeds.length * bs,
+  );
   return writer.commit();
 }

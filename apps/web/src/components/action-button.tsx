@@ -21,7 +21,11 @@ export function ActionButton({ path, label, done }: { path: string; label: strin
       >
         {label}
       </button>
-      {said && <span role="status" className={`text-xs ${said.ok ? 'text-emerald-700' : 'text-red-700'}`}>{said.text}</span>}
+      {said && (
+        <span role="status" className={`text-xs ${said.ok ? 'text-emerald-700' : 'text-red-700'}`}>
+          {said.text}
+        </span>
+      )}
     </span>
   );
 }

@@ -14,9 +14,7 @@ export function EmptyArea({ title, what }: { title: string; what: string }) {
   return (
     <>
       <PageHeader title={title} />
-      <div className="rounded-lg border border-dashed border-slate-300 bg-white p-10 text-center text-slate-500">
-        {what}
-      </div>
+      <div className="rounded-lg border border-dashed border-slate-300 bg-white p-10 text-center text-slate-500">{what}</div>
     </>
   );
 }

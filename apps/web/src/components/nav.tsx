@@ -21,8 +21,12 @@ export function Nav() {
       {AREAS.map((area) => {
         const active = area.href === '/' ? path === '/' : path.startsWith(area.href);
         return (
-          <Link key={area.href} href={area.href} aria-current={active ? 'page' : undefined}
-            className={`rounded px-3 py-2 text-sm ${active ? 'bg-sky-700 text-white' : 'text-slate-300 hover:bg-slate-800'}`}>
+          <Link
+            key={area.href}
+            href={area.href}
+            aria-current={active ? 'page' : undefined}
+            className={`rounded px-3 py-2 text-sm ${active ? 'bg-sky-700 text-white' : 'text-slate-300 hover:bg-slate-800'}`}
+          >
             {area.label}
           </Link>
         );

@@ -17,10 +17,7 @@ const STATUS: Record<ErrorCode, number> = {
 };
 
 export function errorResponse(code: ErrorCode, message: string, details?: unknown): NextResponse {
-  return NextResponse.json(
-    { error: { code, message, ...(details === undefined ? {} : { details }) } },
-    { status: STATUS[code] },
-  );
+  return NextResponse.json({ error: { code, message, ...(details === undefined ? {} : { details }) } }, { status: STATUS[code] });
 }
 
 function fromZod(error: ZodError): NextResponse {
@@ -68,9 +65,7 @@ type Params = Record<string, string>;
  */
 export function apiRoute<S extends ZodType | undefined, P extends Params = Params>(
   spec: { permission: Permission; body?: S },
-  handler: (
-    ctx: RouteContext<S extends ZodType ? z.infer<S> : undefined, P>,
-  ) => Promise<NextResponse | object>,
+  handler: (ctx: RouteContext<S extends ZodType ? z.infer<S> : undefined, P>) => Promise<NextResponse | object>,
 ) {
   return async (req: NextRequest, context: { params: Promise<P> }): Promise<NextResponse> => {
     try {

@@ -3,14 +3,7 @@ import { getServerSession } from 'next-auth';
 import CredentialsProvider from 'next-auth/providers/credentials';
 import { env } from '@strongbox/config';
 import { isRole, type Role } from '@strongbox/core';
-import {
-  AuditRepository,
-  dummyPasswordHash,
-  prisma,
-  UserRepository,
-  UserSessionRepository,
-  verifyPassword,
-} from '@strongbox/db';
+import { AuditRepository, dummyPasswordHash, prisma, UserRepository, UserSessionRepository, verifyPassword } from '@strongbox/db';
 import { clearFailedLogins, loginAttemptsExceeded, recordFailedLogin } from './rate-limit';
 
 /** Console logins last a working day; the row in UserSession can end them any time. */
@@ -55,14 +48,14 @@ export function authOptions(): NextAuthOptions {
         name: 'Email and password',
         credentials: { email: { type: 'email' }, password: { type: 'password' } },
         async authorize(credentials, req) {
-          const email = String(credentials?.email ?? '').trim().toLowerCase();
+          const email = String(credentials?.email ?? '')
+            .trim()
+            .toLowerCase();
           const password = String(credentials?.password ?? '');
           const ip = clientIp(req?.headers);
           const retryAfter = await loginAttemptsExceeded(ip, email);
           if (retryAfter !== null) {
-            throw new Error(
-              `Too many failed attempts. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
-            );
+            throw new Error(`Too many failed attempts. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`);
           }
           const db = prisma();
           const user = email ? await new UserRepository(db).forLogin(email) : null;

@@ -122,7 +122,20 @@ export type VmDto = ReturnType<typeof toVmDto>;
 const MiB = 1024 * 1024;
 
 export function toRepositoryDto(
-  row: { id: string; name: string; kind: string; path: string; maxConcurrentTasks: number; readRateLimit: bigint | null; writeRateLimit: bigint | null; isDefault: boolean; verifyEveryDays: number; lastVerifiedAt: Date | null; lastVerifyResult: unknown; version: number },
+  row: {
+    id: string;
+    name: string;
+    kind: string;
+    path: string;
+    maxConcurrentTasks: number;
+    readRateLimit: bigint | null;
+    writeRateLimit: bigint | null;
+    isDefault: boolean;
+    verifyEveryDays: number;
+    lastVerifiedAt: Date | null;
+    lastVerifyResult: unknown;
+    version: number;
+  },
   usage?: { points: number; storedBytes: number },
 ) {
   return {

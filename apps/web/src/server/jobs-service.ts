@@ -25,8 +25,7 @@ export async function referenceIssues(db: Db, spec: JobSpec, selfId?: string): P
   const hostConnection = new Map(hosts.map((h) => [h.id, h.connectionId]));
   spec.objects.forEach((object, i) => {
     if (object.type === 'pattern') return;
-    const [field, id, known] =
-      object.type === 'vm' ? [`objects.${i}.vmId`, object.vmId, vmConnection] : [`objects.${i}.hostId`, object.hostId, hostConnection];
+    const [field, id, known] = object.type === 'vm' ? [`objects.${i}.vmId`, object.vmId, vmConnection] : [`objects.${i}.hostId`, object.hostId, hostConnection];
     const owner = known.get(id);
     if (owner === undefined) issues.push({ field, message: `no such ${object.type === 'vm' ? 'VM' : 'host'}` });
     else if (owner !== spec.connectionId) issues.push({ field, message: `the ${object.type === 'vm' ? 'VM' : 'host'} is on another connection than the job` });

@@ -29,8 +29,7 @@ type Operation = {
   status?: number;
 };
 
-const list = (item: ZodType) =>
-  z.object({ data: z.array(item), total: z.number(), page: z.number(), perPage: z.number() });
+const list = (item: ZodType) => z.object({ data: z.array(item), total: z.number(), page: z.number(), perPage: z.number() });
 
 /** The API's operations; the document is generated from the same zod schemas the routes parse. */
 export const OPERATIONS: Operation[] = [
@@ -39,7 +38,14 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/users', summary: 'List users', permission: 'users.manage', response: list(userDto) },
   { method: 'post', path: '/users', summary: 'Add a user', permission: 'users.manage', body: createUserBody, response: userDto, status: 201 },
   { method: 'get', path: '/users/{id}', summary: 'One user', permission: 'users.manage', response: userDto },
-  { method: 'patch', path: '/users/{id}', summary: 'Change a user (name, role, disabled, password); 409 when `version` is stale', permission: 'users.manage', body: updateUserBody, response: userDto },
+  {
+    method: 'patch',
+    path: '/users/{id}',
+    summary: 'Change a user (name, role, disabled, password); 409 when `version` is stale',
+    permission: 'users.manage',
+    body: updateUserBody,
+    response: userDto,
+  },
   { method: 'delete', path: '/users/{id}', summary: 'Delete a user', permission: 'users.manage', status: 204 },
   { method: 'get', path: '/tokens', summary: "The caller's API tokens", permission: 'read', response: list(tokenDto) },
   { method: 'post', path: '/tokens', summary: 'Create an API token (shown once)', permission: 'read', body: createTokenBody, status: 201 },
@@ -48,21 +54,48 @@ export const OPERATIONS: Operation[] = [
   { method: 'delete', path: '/logins/{id}', summary: 'End a console login', permission: 'read', status: 204 },
   { method: 'get', path: '/audit', summary: 'Audit log, newest first', permission: 'users.manage' },
   { method: 'get', path: '/movers', summary: 'Movers (proxies), online or not', permission: 'read', response: list(moverDto) },
-  { method: 'patch', path: '/movers/{id}', summary: "Change a mover's task limit or disable it; 409 when `version` is stale", permission: 'infrastructure.edit', body: updateMoverBody, response: moverDto },
+  {
+    method: 'patch',
+    path: '/movers/{id}',
+    summary: "Change a mover's task limit or disable it; 409 when `version` is stale",
+    permission: 'infrastructure.edit',
+    body: updateMoverBody,
+    response: moverDto,
+  },
   { method: 'get', path: '/connections', summary: 'Hypervisor connections', permission: 'read' },
-  { method: 'post', path: '/connections', summary: 'Add a libvirt connection; its inventory is read at once', permission: 'infrastructure.edit', body: createConnectionBody, status: 201 },
+  {
+    method: 'post',
+    path: '/connections',
+    summary: 'Add a libvirt connection; its inventory is read at once',
+    permission: 'infrastructure.edit',
+    body: createConnectionBody,
+    status: 201,
+  },
   { method: 'get', path: '/connections/{id}', summary: 'One connection, with its last rescan', permission: 'read' },
   { method: 'delete', path: '/connections/{id}', summary: 'Remove a connection no job uses (Administrator)', permission: 'delete', status: 204 },
   { method: 'post', path: '/connections/{id}/rescan', summary: 'Read the inventory again now', permission: 'infrastructure.edit', status: 202 },
   { method: 'get', path: '/vms', summary: 'Virtual machines of the inventory (?connectionId=, ?includeRemoved=true)', permission: 'read' },
   { method: 'get', path: '/jobs', summary: 'Backup jobs', permission: 'read' },
-  { method: 'post', path: '/jobs', summary: 'Create a backup job; 400 names each bad field, nothing is written', permission: 'jobs.edit', body: jobSpecSchema, status: 201 },
+  {
+    method: 'post',
+    path: '/jobs',
+    summary: 'Create a backup job; 400 names each bad field, nothing is written',
+    permission: 'jobs.edit',
+    body: jobSpecSchema,
+    status: 201,
+  },
   { method: 'get', path: '/jobs/{id}', summary: 'One backup job', permission: 'read' },
   { method: 'put', path: '/jobs/{id}', summary: 'Change a backup job; 409 when `version` is stale', permission: 'jobs.edit', body: updateJobBody },
   { method: 'delete', path: '/jobs/{id}', summary: 'Delete a backup job (Administrator)', permission: 'delete', status: 204 },
   { method: 'post', path: '/jobs/{id}/clone', summary: 'Copy a job (the copy starts disabled)', permission: 'jobs.edit', status: 201 },
   { method: 'post', path: '/jobs/{id}/start', summary: 'Start a run now', permission: 'jobs.run', status: 202 },
-  { method: 'post', path: '/vms/{id}/quick-backup', summary: 'Quick backup: an incremental of one VM now, by the job of its latest restore point', permission: 'jobs.run', status: 202 },
+  {
+    method: 'post',
+    path: '/vms/{id}/quick-backup',
+    summary: 'Quick backup: an incremental of one VM now, by the job of its latest restore point',
+    permission: 'jobs.run',
+    status: 202,
+  },
   { method: 'get', path: '/sessions', summary: 'Job runs and maintenance, newest first (?status=, ?jobId=, ?kind=, paginated)', permission: 'read' },
   { method: 'get', path: '/sessions/{id}', summary: 'One session with a task per VM disk: progress, figures, bottleneck, result', permission: 'read' },
   { method: 'get', path: '/sessions/{id}/logs', summary: 'Log lines after the cursor `after`', permission: 'read' },
@@ -70,14 +103,45 @@ export const OPERATIONS: Operation[] = [
   { method: 'post', path: '/sessions/{id}/stop', summary: 'Stop a running session', permission: 'jobs.run', status: 202 },
   { method: 'post', path: '/sessions/{id}/retry', summary: 'Run the job again for the VMs that failed in this session', permission: 'jobs.run', status: 202 },
   { method: 'get', path: '/repositories', summary: 'Backup repositories with their limits, points and last health check', permission: 'read' },
-  { method: 'post', path: '/repositories', summary: 'Add a repository (a folder on the backup server)', permission: 'infrastructure.edit', body: repositoryBody, status: 201 },
-  { method: 'patch', path: '/repositories/{id}', summary: 'Change limits or the health-check period; 409 when `version` is stale', permission: 'infrastructure.edit', body: updateRepositoryBody },
-  { method: 'delete', path: '/repositories/{id}', summary: 'Remove a repository no job uses and that holds no point (Administrator)', permission: 'delete', status: 204 },
+  {
+    method: 'post',
+    path: '/repositories',
+    summary: 'Add a repository (a folder on the backup server)',
+    permission: 'infrastructure.edit',
+    body: repositoryBody,
+    status: 201,
+  },
+  {
+    method: 'patch',
+    path: '/repositories/{id}',
+    summary: 'Change limits or the health-check period; 409 when `version` is stale',
+    permission: 'infrastructure.edit',
+    body: updateRepositoryBody,
+  },
+  {
+    method: 'delete',
+    path: '/repositories/{id}',
+    summary: 'Remove a repository no job uses and that holds no point (Administrator)',
+    permission: 'delete',
+    status: 204,
+  },
   { method: 'get', path: '/restore-points', summary: 'The restore-point catalog, newest first (?vmId=, ?jobId=, ?repositoryId=)', permission: 'read' },
   { method: 'get', path: '/settings/processing', summary: 'Parallel or sequential processing', permission: 'read' },
-  { method: 'put', path: '/settings/processing', summary: 'Set parallel or sequential processing; 409 when `version` is stale', permission: 'settings.edit', body: processingBody },
+  {
+    method: 'put',
+    path: '/settings/processing',
+    summary: 'Set parallel or sequential processing; 409 when `version` is stale',
+    permission: 'settings.edit',
+    body: processingBody,
+  },
   { method: 'get', path: '/settings/smtp', summary: 'SMTP settings for notifications (the password is never shown)', permission: 'settings.edit' },
-  { method: 'put', path: '/settings/smtp', summary: 'Save SMTP settings; leave out `password` to keep it; 409 when `version` is stale', permission: 'settings.edit', body: smtpBody },
+  {
+    method: 'put',
+    path: '/settings/smtp',
+    summary: 'Save SMTP settings; leave out `password` to keep it; 409 when `version` is stale',
+    permission: 'settings.edit',
+    body: smtpBody,
+  },
   { method: 'post', path: '/settings/smtp/test', summary: 'Send a test email with the saved settings', permission: 'settings.edit', body: testMailBody },
 ];
 
@@ -91,16 +155,10 @@ export function openApiDocument() {
       summary: op.summary,
       description: op.permission === 'public' ? 'No authentication.' : `Requires permission \`${op.permission}\`.`,
       ...(op.permission === 'public' ? { security: [] } : {}),
-      ...(op.path.includes('{id}')
-        ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] }
-        : {}),
-      ...(op.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(op.body) } } } }
-        : {}),
+      ...(op.path.includes('{id}') ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(op.body) } } } } : {}),
       responses: {
-        [ok]: op.response
-          ? { description: 'OK', content: { 'application/json': { schema: z.toJSONSchema(op.response) } } }
-          : { description: 'OK' },
+        [ok]: op.response ? { description: 'OK', content: { 'application/json': { schema: z.toJSONSchema(op.response) } } } : { description: 'OK' },
         ...(op.permission === 'public' ? {} : { 401: { description: 'Not authenticated', ...error }, 403: { description: 'Role may not', ...error } }),
         ...(op.body ? { 400: { description: 'Invalid input; details.fields names each field', ...error } } : {}),
       },

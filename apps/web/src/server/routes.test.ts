@@ -18,9 +18,10 @@ function routeFiles(dir: string): string[] {
 const routes = routeFiles(API).flatMap((file) => {
   const path = `/${relative(API, join(file, '..'))}`.replace(/\[(\w+)\]/g, '{$1}');
   const source = readFileSync(file, 'utf8');
-  return [...source.matchAll(/export (?:const|async function|function) (GET|POST|PUT|PATCH|DELETE)\b(.*)/g)].map(
-    ([, method, rest]) => ({ key: `${method} ${path}`, guarded: /^\s*=\s*apiRoute[<(]/.test(rest ?? '') }),
-  );
+  return [...source.matchAll(/export (?:const|async function|function) (GET|POST|PUT|PATCH|DELETE)\b(.*)/g)].map(([, method, rest]) => ({
+    key: `${method} ${path}`,
+    guarded: /^\s*=\s*apiRoute[<(]/.test(rest ?? ''),
+  }));
 });
 
 describe('/api/v1 routes', () => {
@@ -35,7 +36,10 @@ describe('/api/v1 routes', () => {
 
   it('are each documented in the OpenAPI document, and nothing else is', () => {
     const documented = OPERATIONS.map((op) => `${op.method.toUpperCase()} ${op.path}`).sort();
-    const implemented = routes.map((r) => r.key).filter((k) => k !== 'GET /openapi.json').sort();
+    const implemented = routes
+      .map((r) => r.key)
+      .filter((k) => k !== 'GET /openapi.json')
+      .sort();
     expect(documented).toEqual(implemented);
   });
 });

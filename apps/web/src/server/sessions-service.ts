@@ -7,7 +7,15 @@ type Task = Session['tasks'][number];
 const num = (n: bigint) => Number(n);
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export type TaskProgressDto = { totalBytes: number; rate: number; etaSeconds: number | null; busy: Record<string, number>; bottleneck: string; throttledMs: number; history?: Sample[] };
+export type TaskProgressDto = {
+  totalBytes: number;
+  rate: number;
+  etaSeconds: number | null;
+  busy: Record<string, number>;
+  bottleneck: string;
+  throttledMs: number;
+  history?: Sample[];
+};
 
 export function toTaskDto(t: Task) {
   const progress = (t.progress ?? null) as TaskProgressDto | null;

@@ -6,19 +6,13 @@ import type { Actor } from './auth';
  * Rules on top of the user rows: an administrator cannot lock the console out by
  * demoting, disabling or deleting the last active administrator, or themselves.
  */
-export async function updateUser(
-  actor: Actor,
-  id: string,
-  input: { version: number; name?: string; role?: Role; disabled?: boolean; password?: string },
-) {
+export async function updateUser(actor: Actor, id: string, input: { version: number; name?: string; role?: Role; disabled?: boolean; password?: string }) {
   return transaction('users.update', async (tx) => {
     const users = new UserRepository(tx);
     const target = await users.byId(id);
     if (!target) throw new AppError('NOT_FOUND', 'no such user');
     const losesAdmin =
-      target.role === 'Administrator' &&
-      !target.disabled &&
-      ((input.role !== undefined && input.role !== 'Administrator') || input.disabled === true);
+      target.role === 'Administrator' && !target.disabled && ((input.role !== undefined && input.role !== 'Administrator') || input.disabled === true);
     if (losesAdmin && target.id === actor.userId) {
       throw new AppError('BAD_REQUEST', 'you cannot remove your own administrator rights', {
         field: input.role !== undefined ? 'role' : 'disabled',

@@ -22,11 +22,23 @@ async function retriesOf(db: PrismaClient, jobId: string | null) {
  * every mover runs before it opens a VM.
  */
 export async function reclaimFromDeadMovers(db: PrismaClient, now: Date): Promise<number> {
-  const dead = await db.mover.findMany({ where: { lastHeartbeatAt: { lt: new Date(now.getTime() - MOVER_OFFLINE_AFTER_MS) } }, select: { id: true, name: true } });
+  const dead = await db.mover.findMany({
+    where: { lastHeartbeatAt: { lt: new Date(now.getTime() - MOVER_OFFLINE_AFTER_MS) } },
+    select: { id: true, name: true },
+  });
   if (dead.length === 0) return 0;
   const tasks = await db.task.findMany({
     where: { status: 'running', moverId: { in: dead.map((m) => m.id) } },
-    select: { id: true, vmId: true, status: true, attempt: true, moverId: true, sessionId: true, vm: { select: { name: true } }, session: { select: { jobId: true, stopRequested: true } } },
+    select: {
+      id: true,
+      vmId: true,
+      status: true,
+      attempt: true,
+      moverId: true,
+      sessionId: true,
+      vm: { select: { name: true } },
+      session: { select: { jobId: true, stopRequested: true } },
+    },
   });
   const runs = new RunRepository(db);
   let reclaimed = 0;
@@ -119,7 +131,8 @@ export async function closeRuns(db: PrismaClient, queues: Queues, now: Date): Pr
     await runs.log(session.id, status === 'success' ? 'info' : status === 'warning' ? 'warning' : 'error', `session ended: ${status}`);
     closed.push(session.id);
     await queues.add('session.notify', { sessionId: session.id }, { jobId: `notify-${session.id}` });
-    if (session.job) await queues.add('repository.maintain', { repositoryId: session.job.repositoryId, kind: 'retention' }, { jobId: `retention-${session.id}` });
+    if (session.job)
+      await queues.add('repository.maintain', { repositoryId: session.job.repositoryId, kind: 'retention' }, { jobId: `retention-${session.id}` });
     if (session.jobId && ['success', 'warning'].includes(status)) await startChained(db, queues, session.jobId, session.id);
   }
   return closed;

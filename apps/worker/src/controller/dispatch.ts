@@ -97,7 +97,11 @@ export async function dispatch(db: PrismaClient, queues: Queues, now: Date): Pro
     });
     if (taken.length === 0) continue;
     await db.session.updateMany({ where: { id: unit.sessionId, status: 'pending' }, data: { status: 'running' } });
-    await runs.log(unit.sessionId, 'info', `${unit.vmName}: processing on mover ${mover.name} (${grant.tier === 'any' ? 'no mover near the VM' : `same ${grant.tier}`})`);
+    await runs.log(
+      unit.sessionId,
+      'info',
+      `${unit.vmName}: processing on mover ${mover.name} (${grant.tier === 'any' ? 'no mover near the VM' : `same ${grant.tier}`})`,
+    );
     await queues.add(
       'task.run',
       { sessionId: unit.sessionId, vmId: unit.vmId, taskIds: taken.map((t) => t.id), attempt: unit.attempt },

@@ -7,7 +7,11 @@ import { openRepository } from '../mover/run-vm.js';
 type Kind = Payload<'repository.maintain'>['kind'];
 
 /** Maintenance shows in the sessions list as a run of its own, with its log. */
-async function maintenanceSession<T>(db: PrismaClient, name: string, work: (log: (level: 'info' | 'warning' | 'error', message: string) => Promise<void>) => Promise<{ status: 'success' | 'warning' | 'failed'; summary: T }>) {
+async function maintenanceSession<T>(
+  db: PrismaClient,
+  name: string,
+  work: (log: (level: 'info' | 'warning' | 'error', message: string) => Promise<void>) => Promise<{ status: 'success' | 'warning' | 'failed'; summary: T }>,
+) {
   const session = await db.session.create({ data: { kind: 'maintenance', name, triggeredBy: 'controller', status: 'running' }, select: { id: true } });
   const log = async (level: 'info' | 'warning' | 'error', message: string) => {
     await db.sessionLog.create({ data: { sessionId: session.id, level, message } });
@@ -37,11 +41,19 @@ export async function maintainRepository(db: PrismaClient, queues: Queues, repos
       let deleted = 0;
       for (const job of jobs) {
         const spec = specOf(job);
-        const points = await db.restorePoint.findMany({ where: { repositoryId, jobId: job.id }, select: { id: true, vmId: true, vmName: true, time: true, path: true } });
+        const points = await db.restorePoint.findMany({
+          where: { repositoryId, jobId: job.id },
+          select: { id: true, vmId: true, vmName: true, time: true, path: true },
+        });
         const byVm = new Map<string, typeof points>();
         for (const p of points) byVm.set(p.vmId ?? p.vmName, [...(byVm.get(p.vmId ?? p.vmName) ?? []), p]);
         for (const group of byVm.values()) {
-          const { delete: doomed } = selectPointsToDelete(group.map((p) => ({ id: p.id, time: p.time })), spec.retention, now, spec.timeZone);
+          const { delete: doomed } = selectPointsToDelete(
+            group.map((p) => ({ id: p.id, time: p.time })),
+            spec.retention,
+            now,
+            spec.timeZone,
+          );
           for (const id of doomed) {
             const point = group.find((p) => p.id === id)!;
             await repo.deletePoint(point.path);
@@ -59,7 +71,10 @@ export async function maintainRepository(db: PrismaClient, queues: Queues, repos
   if (kind === 'gc') {
     return maintenanceSession(db, `Space reclamation: ${row.name}`, async (log) => {
       const report = await repo.gc();
-      await log('info', `${report.chunksDeleted} unreferenced chunk(s) removed, ${(report.bytesFreed / 2 ** 20).toFixed(1)} MiB freed; ${report.keptYoung} kept for live writers`);
+      await log(
+        'info',
+        `${report.chunksDeleted} unreferenced chunk(s) removed, ${(report.bytesFreed / 2 ** 20).toFixed(1)} MiB freed; ${report.keptYoung} kept for live writers`,
+      );
       return { status: 'success', summary: report };
     });
   }

@@ -34,7 +34,10 @@ export async function fireSchedules(db: PrismaClient, queues: Queues, now: Date)
 
 /** Health checks: each repository is verified every `verifyEveryDays`, once per period. */
 export async function dueVerifies(db: PrismaClient, queues: Queues, now: Date): Promise<void> {
-  const repositories = await db.repository.findMany({ where: { verifyEveryDays: { gt: 0 } }, select: { id: true, verifyEveryDays: true, lastVerifiedAt: true, createdAt: true } });
+  const repositories = await db.repository.findMany({
+    where: { verifyEveryDays: { gt: 0 } },
+    select: { id: true, verifyEveryDays: true, lastVerifiedAt: true, createdAt: true },
+  });
   for (const r of repositories) {
     const period = r.verifyEveryDays * 24 * 3600 * 1000;
     const last = (r.lastVerifiedAt ?? r.createdAt).getTime();

@@ -68,7 +68,10 @@ export async function runVm(ctx: MoverContext, payload: Payload<'task.run'>, shu
   } catch (error) {
     // The job, VM or repository went away between grant and start: the VM fails, with why.
     const reason = error instanceof Error ? error.message : String(error);
-    await db.task.updateMany({ where: { id: { in: tasks.map((t) => t.id) }, status: 'running' }, data: { status: 'failed', endedAt: new Date(), error: reason } });
+    await db.task.updateMany({
+      where: { id: { in: tasks.map((t) => t.id) }, status: 'running' },
+      data: { status: 'failed', endedAt: new Date(), error: reason },
+    });
     await runs.log(payload.sessionId, 'error', `cannot start: ${reason}`);
     return;
   }
@@ -88,7 +91,9 @@ export async function runVm(ctx: MoverContext, payload: Payload<'task.run'>, shu
       await say('warning', `released what an earlier run left: ${action.did.join('; ')}`);
     }
     const uri = connectionUri(connection.uri, connection.sshKeyPath);
-    const connector = ctx.connect ? await ctx.connect(uri, ctx.workDir) : await LibvirtConnector.connect({ uri, ...(ctx.workDir ? { workDir: ctx.workDir } : {}) });
+    const connector = ctx.connect
+      ? await ctx.connect(uri, ctx.workDir)
+      : await LibvirtConnector.connect({ uri, ...(ctx.workDir ? { workDir: ctx.workDir } : {}) });
     const blockSize = (spec.options.blockSizeKiB * 1024) as BlockSize;
     const repo = await openRepository(repoRow.path, blockSize);
     const points = await repo.listPoints(vm.externalId);
@@ -157,7 +162,11 @@ export async function runVm(ctx: MoverContext, payload: Payload<'task.run'>, shu
     await say(warned ? 'warning' : 'info', `${manifest.kind} restore point of ${manifest.time} made`);
   } catch (error) {
     const cancelled = stop.signal.aborted;
-    const reason = cancelled ? String((stop.signal.reason as Error | undefined)?.message ?? 'cancelled') : error instanceof Error ? error.message : String(error);
+    const reason = cancelled
+      ? String((stop.signal.reason as Error | undefined)?.message ?? 'cancelled')
+      : error instanceof Error
+        ? error.message
+        : String(error);
     if (writer) await writer.abort().catch((e: unknown) => log.error({ err: e }, 'abort of the restore point failed'));
     if (view) await view.release('failure').catch((e: unknown) => log.error({ err: e }, 'release of the backup view failed'));
     await db.task.updateMany({

@@ -46,7 +46,9 @@ export class TaskProgress {
   report = (p: Progress): void => {
     this.last = Date.now();
     // A lost progress write must not fail the backup: the next second writes newer figures.
-    this.pending = this.pending.then(() => this.write(p)).catch((error: unknown) => this.log.warn({ err: error, taskId: this.taskId }, 'progress not recorded'));
+    this.pending = this.pending
+      .then(() => this.write(p))
+      .catch((error: unknown) => this.log.warn({ err: error, taskId: this.taskId }, 'progress not recorded'));
   };
 
   private async write(p: Progress): Promise<void> {
@@ -59,7 +61,15 @@ export class TaskProgress {
         bytesProcessed: BigInt(Math.round(p.bytesProcessed)),
         bytesTransferred: BigInt(Math.round(p.bytesTransferred)),
         bytesWritten: BigInt(Math.round(p.bytesWritten)),
-        progress: { totalBytes: p.totalBytes, rate: p.rate, etaSeconds: eta, busy: p.busy, bottleneck: p.bottleneck, throttledMs: p.throttledMs, history: this.history },
+        progress: {
+          totalBytes: p.totalBytes,
+          rate: p.rate,
+          etaSeconds: eta,
+          busy: p.busy,
+          bottleneck: p.bottleneck,
+          throttledMs: p.throttledMs,
+          history: this.history,
+        },
         lastProgressAt: new Date(this.last),
       },
     });

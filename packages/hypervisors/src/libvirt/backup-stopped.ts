@@ -50,7 +50,11 @@ export async function openStoppedBackup(ctx: ViewContext): Promise<BackupView> {
   const domain = dom.info.uuid;
   const log: SessionLogEntry[] = [];
   for (const d of dom.info.disks) {
-    if (d.sourceType !== 'file') throw new HypervisorError('HV_UNSUPPORTED', `disk ${d.target} of ${dom.info.name} is a ${d.sourceType} disk; only file disks are exported from a stopped VM`);
+    if (d.sourceType !== 'file')
+      throw new HypervisorError(
+        'HV_UNSUPPORTED',
+        `disk ${d.target} of ${dom.info.name} is a ${d.sourceType} disk; only file disks are exported from a stopped VM`,
+      );
   }
   const plan = await planForDomain(virsh, dom, request.sinceCheckpoint);
   log.push(...plan.log);
@@ -85,7 +89,12 @@ export async function openStoppedBackup(ctx: ViewContext): Promise<BackupView> {
     const parent = plan.base ? `<parent><name>${escapeXml(plan.base)}</name></parent>` : '';
     const extra = `${parent}<creationTime>${Math.floor(Date.now() / 1000)}</creationTime>`;
     // Redefinition wants the domain definition inside the checkpoint.
-    const xml = checkpointXml(checkpoint, note, dom.info.disks.map((d) => d.target), extra).replace('</domaincheckpoint>', `${inactive}</domaincheckpoint>`);
+    const xml = checkpointXml(
+      checkpoint,
+      note,
+      dom.info.disks.map((d) => d.target),
+      extra,
+    ).replace('</domaincheckpoint>', `${inactive}</domaincheckpoint>`);
     await writeFile(join(job.path, 'checkpoint.xml'), xml, { mode: 0o600 });
     await virsh.run(['checkpoint-create', domain, join(job.path, 'checkpoint.xml'), '--redefine']);
     await job.update({ phase: 'exporting' });

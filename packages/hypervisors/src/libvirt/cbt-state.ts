@@ -32,12 +32,7 @@ export async function planForDomain(virsh: Virsh, dom: DomainSnapshot, since: st
  * Carries out the plan's repairs. libvirt 9 cannot delete a checkpoint of a stopped VM
  * with its bitmaps, so there the metadata goes through libvirt and the bitmaps through qemu-img.
  */
-export async function applyRepairs(
-  virsh: Virsh,
-  dom: DomainSnapshot,
-  plan: CbtPlan & { nodes: Map<string, string> },
-  log: SessionLogEntry[],
-): Promise<void> {
+export async function applyRepairs(virsh: Virsh, dom: DomainSnapshot, plan: CbtPlan & { nodes: Map<string, string> }, log: SessionLogEntry[]): Promise<void> {
   const running = dom.power === 'running' || dom.power === 'paused';
   const pending: Repair[] = [...plan.repairs];
   for (const r of pending) {

@@ -41,7 +41,9 @@ export function parseCheckpoint(xml: string): CheckpointFacts {
 
 export function checkpointXml(name: string, note: CheckpointNote, allTargets: string[], extra = ''): string {
   const disks = allTargets
-    .map((t) => (note.disks[t] ? `<disk name='${escapeXml(t)}' checkpoint='bitmap' bitmap='${escapeXml(name)}'/>` : `<disk name='${escapeXml(t)}' checkpoint='no'/>`))
+    .map((t) =>
+      note.disks[t] ? `<disk name='${escapeXml(t)}' checkpoint='bitmap' bitmap='${escapeXml(name)}'/>` : `<disk name='${escapeXml(t)}' checkpoint='no'/>`,
+    )
     .join('');
   return `<domaincheckpoint><name>${escapeXml(name)}</name><description>${escapeXml(JSON.stringify(note))}</description>${extra}<disks>${disks}</disks></domaincheckpoint>`;
 }

@@ -68,7 +68,10 @@ export class LibvirtConnector implements HypervisorConnector {
     if (dom.power === 'running') return openRunningBackup(ctx);
     if (dom.power === 'stopped') {
       if (!this.isLocal) {
-        throw new HypervisorError('HV_UNSUPPORTED', `${dom.info.name} is powered off on a remote host: its images are exported by qemu-nbd there, so run a mover on that host`);
+        throw new HypervisorError(
+          'HV_UNSUPPORTED',
+          `${dom.info.name} is powered off on a remote host: its images are exported by qemu-nbd there, so run a mover on that host`,
+        );
       }
       return openStoppedBackup(ctx);
     }
@@ -77,7 +80,10 @@ export class LibvirtConnector implements HypervisorConnector {
 
   /** libvirt storage pools (directory-like) a restored disk can be written to. */
   async restoreTargets(): Promise<RestoreTarget[]> {
-    const names = (await this.virsh.run(['pool-list', '--all', '--name'])).split('\n').map((s) => s.trim()).filter(Boolean);
+    const names = (await this.virsh.run(['pool-list', '--all', '--name']))
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const targets: RestoreTarget[] = [];
     for (const name of names) {
       const pool = node(parseXml(await this.virsh.run(['pool-dumpxml', name]), 'pool XML').pool);

@@ -13,11 +13,7 @@ export function powerState(domstate: string): PowerState {
 }
 
 export async function listHosts(virsh: Virsh): Promise<HostInfo[]> {
-  const [hostname, version, nodeinfo] = await Promise.all([
-    virsh.run(['hostname']),
-    virsh.run(['version']),
-    virsh.run(['nodeinfo']),
-  ]);
+  const [hostname, version, nodeinfo] = await Promise.all([virsh.run(['hostname']), virsh.run(['version']), virsh.run(['nodeinfo'])]);
   const field = (label: string) => new RegExp(`^${label}:\\s*(.+)$`, 'm').exec(nodeinfo)?.[1]?.trim() ?? '';
   const hv = /Running hypervisor:\s*(\S+)\s+(\S+)/.exec(version);
   return [
@@ -35,7 +31,10 @@ export async function listVms(virsh: Virsh): Promise<VmSummary[]> {
   // One line per domain: "<id|-> <name> <state…>"; names cannot contain spaces in libvirt.
   const out = await virsh.run(['list', '--all', '--uuid', '--name']);
   const vms: VmSummary[] = [];
-  for (const line of out.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const [uuid, name] = line.split(/\s+/);
     if (!uuid || !name) continue;
     vms.push({ uuid, name, power: powerState(await virsh.run(['domstate', uuid])) });

@@ -31,8 +31,15 @@ export class Virsh {
   }
 
   private error(args: string[], stderr: string): HypervisorError {
-    const text = stderr.replace(/^error:\s*/gm, '').replace(/\s+/g, ' ').trim();
-    if (/failed to connect to the hypervisor|Failed to connect socket|Cannot recv data|unable to connect to server|No route to host|Connection refused/i.test(text)) {
+    const text = stderr
+      .replace(/^error:\s*/gm, '')
+      .replace(/\s+/g, ' ')
+      .trim();
+    if (
+      /failed to connect to the hypervisor|Failed to connect socket|Cannot recv data|unable to connect to server|No route to host|Connection refused/i.test(
+        text,
+      )
+    ) {
       return new HypervisorError('HV_UNREACHABLE', `libvirt at ${this.uri} is unreachable: ${text}`);
     }
     if (/failed to get domain|Domain not found|no domain with matching/i.test(text)) {

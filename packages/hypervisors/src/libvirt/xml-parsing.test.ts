@@ -57,7 +57,9 @@ describe('checkpoint XML', () => {
   });
 
   it('reads a checkpoint someone else described without trusting a note', () => {
-    const cp = parseCheckpoint(`<domaincheckpoint><name>strongbox-1</name><description>made by hand</description><disks><disk name='vda' checkpoint='bitmap' bitmap='strongbox-1'/></disks></domaincheckpoint>`);
+    const cp = parseCheckpoint(
+      `<domaincheckpoint><name>strongbox-1</name><description>made by hand</description><disks><disk name='vda' checkpoint='bitmap' bitmap='strongbox-1'/></disks></domaincheckpoint>`,
+    );
     expect(cp).toEqual({ name: 'strongbox-1', vmUuid: undefined, disks: { vda: { bitmap: 'strongbox-1' } } });
   });
 });

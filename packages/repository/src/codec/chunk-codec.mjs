@@ -106,7 +106,8 @@ export function decodeChunk(file, out, digest) {
   if (codec !== CODEC_NONE && codec !== CODEC_ZSTD) return { ok: false, problem: 'header', detail: `unknown codec ${codec}` };
   if (rawLength > out.length) return { ok: false, problem: 'header', detail: `raw length ${rawLength} exceeds the block size` };
   if (codec === CODEC_NONE && payloadLength !== rawLength) return { ok: false, problem: 'header', detail: 'stored payload length differs from raw length' };
-  if (f.length < HEADER_BYTES + payloadLength) return { ok: false, problem: 'truncated', detail: `${f.length - HEADER_BYTES} of ${payloadLength} payload bytes` };
+  if (f.length < HEADER_BYTES + payloadLength)
+    return { ok: false, problem: 'truncated', detail: `${f.length - HEADER_BYTES} of ${payloadLength} payload bytes` };
   if (f.length > HEADER_BYTES + payloadLength) return { ok: false, problem: 'header', detail: 'trailing bytes after the payload' };
   const payload = f.subarray(HEADER_BYTES);
   if (crc32c(payload) !== f.readUInt32LE(16)) return { ok: false, problem: 'crc', detail: 'payload CRC32C mismatch' };
@@ -125,7 +126,8 @@ export function decodeChunk(file, out, digest) {
   }
   if (digest) {
     const actual = createHash('sha256').update(o.subarray(0, rawLength)).digest();
-    if (!actual.equals(Buffer.from(digest.buffer, digest.byteOffset, digest.length))) return { ok: false, problem: 'digest', detail: 'SHA-256 of the block differs from its name' };
+    if (!actual.equals(Buffer.from(digest.buffer, digest.byteOffset, digest.length)))
+      return { ok: false, problem: 'digest', detail: 'SHA-256 of the block differs from its name' };
   }
   return { ok: true, rawLength };
 }

@@ -16,7 +16,9 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
         <div className="mb-6 px-3 text-lg font-semibold">Strongbox</div>
         <Nav />
         <div className="mt-auto border-t border-slate-700 pt-4 text-sm">
-          <div className="px-3" data-testid="current-user">{user.email}</div>
+          <div className="px-3" data-testid="current-user">
+            {user.email}
+          </div>
           <div className="px-3 text-xs text-slate-400">{ROLE_LABELS[user.role]}</div>
           <LogoutButton />
         </div>

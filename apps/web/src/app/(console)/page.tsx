@@ -14,9 +14,7 @@ function Status({ label, ok, detail }: { label: string; ok: boolean; detail?: st
   return (
     <div className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid={`status-${label.toLowerCase()}`}>
       <div className="text-sm text-slate-500">{label}</div>
-      <div className={`mt-1 text-lg font-semibold ${ok ? 'text-emerald-700' : 'text-red-700'}`}>
-        {ok ? 'OK' : 'Error'}
-      </div>
+      <div className={`mt-1 text-lg font-semibold ${ok ? 'text-emerald-700' : 'text-red-700'}`}>{ok ? 'OK' : 'Error'}</div>
       {detail && <div className="mt-1 text-xs text-slate-500">{detail}</div>}
     </div>
   );
@@ -48,7 +46,10 @@ export default async function HomePage() {
         <ul className="divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white">
           {repositories.map((r) => (
             <li key={r.id} className="flex justify-between p-3 text-sm">
-              <span>{r.name}{r.isDefault ? ' (default)' : ''}</span>
+              <span>
+                {r.name}
+                {r.isDefault ? ' (default)' : ''}
+              </span>
               <code className="text-slate-500">{r.path}</code>
             </li>
           ))}

@@ -32,21 +32,18 @@ export function LoginForm() {
     <form onSubmit={submit} className="space-y-4">
       <label className="block text-sm">
         Email
-        <input name="email" type="email" autoComplete="username" required
-          className="mt-1 w-full rounded border border-slate-300 px-3 py-2" />
+        <input name="email" type="email" autoComplete="username" required className="mt-1 w-full rounded border border-slate-300 px-3 py-2" />
       </label>
       <label className="block text-sm">
         Password
-        <input name="password" type="password" autoComplete="current-password" required
-          className="mt-1 w-full rounded border border-slate-300 px-3 py-2" />
+        <input name="password" type="password" autoComplete="current-password" required className="mt-1 w-full rounded border border-slate-300 px-3 py-2" />
       </label>
       {error && (
         <p role="alert" className="rounded bg-red-50 px-3 py-2 text-sm text-red-700">
           {error}
         </p>
       )}
-      <button type="submit" disabled={busy}
-        className="w-full rounded bg-sky-700 px-4 py-2 font-medium text-white hover:bg-sky-800 disabled:opacity-50">
+      <button type="submit" disabled={busy} className="w-full rounded bg-sky-700 px-4 py-2 font-medium text-white hover:bg-sky-800 disabled:opacity-50">
         {busy ? 'Logging in…' : 'Log in'}
       </button>
     </form>

@@ -14,7 +14,16 @@ export default async function BackupsPage() {
   const points = await prisma().restorePoint.findMany({
     orderBy: [{ vmName: 'asc' }, { time: 'desc' }],
     take: 2000,
-    select: { id: true, vmName: true, time: true, kind: true, disks: true, sessionId: true, job: { select: { name: true } }, repository: { select: { name: true } } },
+    select: {
+      id: true,
+      vmName: true,
+      time: true,
+      kind: true,
+      disks: true,
+      sessionId: true,
+      job: { select: { name: true } },
+      repository: { select: { name: true } },
+    },
   });
   const groups = new Map<string, typeof points>();
   for (const p of points) {
@@ -27,9 +36,22 @@ export default async function BackupsPage() {
       {groups.size === 0 && <p className="rounded-lg border border-dashed border-slate-300 bg-white p-10 text-center text-slate-500">No restore point yet.</p>}
       {[...groups.entries()].map(([key, list]) => (
         <section key={key} className="mb-6" data-testid={`points-${list[0]!.vmName}`}>
-          <h2 className="mb-2 font-semibold">{key} <span className="font-normal text-slate-500">({list.length} restore point{list.length === 1 ? '' : 's'}, {list[0]!.repository.name})</span></h2>
+          <h2 className="mb-2 font-semibold">
+            {key}{' '}
+            <span className="font-normal text-slate-500">
+              ({list.length} restore point{list.length === 1 ? '' : 's'}, {list[0]!.repository.name})
+            </span>
+          </h2>
           <table className="w-full rounded-lg border border-slate-200 bg-white text-sm">
-            <thead className="bg-slate-100 text-left text-slate-600"><tr><th className="p-2">Time</th><th className="p-2">Kind</th><th className="p-2">Disks</th><th className="p-2">New data</th><th className="p-2" /></tr></thead>
+            <thead className="bg-slate-100 text-left text-slate-600">
+              <tr>
+                <th className="p-2">Time</th>
+                <th className="p-2">Kind</th>
+                <th className="p-2">Disks</th>
+                <th className="p-2">New data</th>
+                <th className="p-2" />
+              </tr>
+            </thead>
             <tbody>
               {list.map((p) => {
                 const disks = (p.disks ?? []) as Disk[];
@@ -39,7 +61,13 @@ export default async function BackupsPage() {
                     <td className="p-2">{p.kind}</td>
                     <td className="p-2">{disks.map((d) => `${d.name} ${bytes(d.size)}`).join(', ')}</td>
                     <td className="p-2">{bytes(disks.reduce((n, d) => n + (d.storedBytes ?? 0), 0))}</td>
-                    <td className="p-2 text-right">{p.sessionId && <Link className="text-sky-700 underline" href={`/sessions/${p.sessionId}`}>session</Link>}</td>
+                    <td className="p-2 text-right">
+                      {p.sessionId && (
+                        <Link className="text-sky-700 underline" href={`/sessions/${p.sessionId}`}>
+                          session
+                        </Link>
+                      )}
+                    </td>
                   </tr>
                 );
               })}

@@ -30,12 +30,21 @@ export function MoversTable({ initial, editable }: { initial: MoverDto[]; editab
   }
   return (
     <>
-      {error && <p role="alert" className="mb-2 rounded bg-red-50 px-3 py-2 text-sm text-red-700">{error}</p>}
+      {error && (
+        <p role="alert" className="mb-2 rounded bg-red-50 px-3 py-2 text-sm text-red-700">
+          {error}
+        </p>
+      )}
       <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">
         <thead className="bg-slate-100 text-left text-slate-600">
           <tr>
-            <th className="p-3">Name</th><th className="p-3">Host</th><th className="p-3">Site</th><th className="p-3">Cores</th>
-            <th className="p-3">Max tasks</th><th className="p-3">State</th><th className="p-3">Heartbeat</th>
+            <th className="p-3">Name</th>
+            <th className="p-3">Host</th>
+            <th className="p-3">Site</th>
+            <th className="p-3">Cores</th>
+            <th className="p-3">Max tasks</th>
+            <th className="p-3">State</th>
+            <th className="p-3">Heartbeat</th>
           </tr>
         </thead>
         <tbody>
@@ -47,10 +56,18 @@ export function MoversTable({ initial, editable }: { initial: MoverDto[]; editab
               <td className="p-3">{m.cores}</td>
               <td className="p-3">
                 {editable ? (
-                  <input type="number" min={1} max={256} defaultValue={m.maxConcurrentTasks} aria-label={`Max tasks of ${m.name}`}
+                  <input
+                    type="number"
+                    min={1}
+                    max={256}
+                    defaultValue={m.maxConcurrentTasks}
+                    aria-label={`Max tasks of ${m.name}`}
                     className="w-20 rounded border border-slate-300 px-2 py-1"
-                    onBlur={(e) => Number(e.target.value) !== m.maxConcurrentTasks && change(m, { maxConcurrentTasks: Number(e.target.value) })} />
-                ) : m.maxConcurrentTasks}
+                    onBlur={(e) => Number(e.target.value) !== m.maxConcurrentTasks && change(m, { maxConcurrentTasks: Number(e.target.value) })}
+                  />
+                ) : (
+                  m.maxConcurrentTasks
+                )}
               </td>
               <td className="p-3">
                 <span className={`rounded px-2 py-0.5 text-xs font-medium ${m.online ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-200 text-slate-600'}`}>

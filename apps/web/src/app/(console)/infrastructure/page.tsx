@@ -37,7 +37,11 @@ export default async function InfrastructurePage() {
       </section>
       <section>
         <h2 className="mb-2 text-lg font-semibold">Backup repositories</h2>
-        <RepositoriesPanel initial={repositories.map((r) => toRepositoryDto(r, usage.get(r.id)))} editable={editable} canDelete={Boolean(user && can(user.role, 'delete'))} />
+        <RepositoriesPanel
+          initial={repositories.map((r) => toRepositoryDto(r, usage.get(r.id)))}
+          editable={editable}
+          canDelete={Boolean(user && can(user.role, 'delete'))}
+        />
       </section>
     </>
   );

@@ -23,7 +23,11 @@ export default async function InventoryPage() {
       <>
         <PageHeader title="Inventory" />
         <p className="rounded-lg border border-dashed border-slate-300 bg-white p-10 text-center text-slate-500">
-          No hypervisor yet: add a connection in <Link href="/infrastructure" className="text-sky-700 underline">Infrastructure</Link>.
+          No hypervisor yet: add a connection in{' '}
+          <Link href="/infrastructure" className="text-sky-700 underline">
+            Infrastructure
+          </Link>
+          .
         </p>
       </>
     );
@@ -33,7 +37,14 @@ export default async function InventoryPage() {
       <PageHeader title="Inventory" />
       <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">
         <thead className="bg-slate-100 text-left text-slate-600">
-          <tr><th className="p-3">VM</th><th className="p-3">Host</th><th className="p-3">Connection</th><th className="p-3">State</th><th className="p-3">Disks</th><th className="p-3" /></tr>
+          <tr>
+            <th className="p-3">VM</th>
+            <th className="p-3">Host</th>
+            <th className="p-3">Connection</th>
+            <th className="p-3">State</th>
+            <th className="p-3">Disks</th>
+            <th className="p-3" />
+          </tr>
         </thead>
         <tbody>
           {vms.map(toVmDto).map((vm) => (
@@ -42,13 +53,23 @@ export default async function InventoryPage() {
               <td className="p-3">{vm.host?.name ?? '—'}</td>
               <td className="p-3">{names.get(vm.connectionId)}</td>
               <td className="p-3">
-                <span className={`rounded px-2 py-0.5 text-xs ${vm.powerState === 'running' ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-200 text-slate-700'}`}>{vm.powerState}</span>
+                <span
+                  className={`rounded px-2 py-0.5 text-xs ${vm.powerState === 'running' ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-200 text-slate-700'}`}
+                >
+                  {vm.powerState}
+                </span>
               </td>
               <td className="p-3 text-slate-600">
                 {vm.disks.map((d) => `${d.name} ${size(d.sizeBytes)} ${d.format ?? ''}`).join(', ')}
-                {vm.problem && <p className="text-xs text-amber-700" data-testid="vm-problem">not read at the last rescan: {vm.problem}</p>}
+                {vm.problem && (
+                  <p className="text-xs text-amber-700" data-testid="vm-problem">
+                    not read at the last rescan: {vm.problem}
+                  </p>
+                )}
               </td>
-              <td className="p-3 text-right">{canRun && !vm.removed && <ActionButton path={`/vms/${vm.id}/quick-backup`} label="Quick backup" done="queued" />}</td>
+              <td className="p-3 text-right">
+                {canRun && !vm.removed && <ActionButton path={`/vms/${vm.id}/quick-backup`} label="Quick backup" done="queued" />}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -72,8 +72,11 @@ export function JobWizard({ choices, initial }: { choices: WizardChoices; initia
     <div className="max-w-3xl">
       <ol className="mb-6 flex gap-2 text-sm" aria-label="Wizard steps">
         {STEPS.map((label, i) => (
-          <li key={label} aria-current={i === step ? 'step' : undefined}
-            className={`rounded-full px-3 py-1 ${i === step ? 'bg-sky-700 text-white' : i < step ? 'bg-sky-100 text-sky-800' : 'bg-slate-200 text-slate-600'}`}>
+          <li
+            key={label}
+            aria-current={i === step ? 'step' : undefined}
+            className={`rounded-full px-3 py-1 ${i === step ? 'bg-sky-700 text-white' : i < step ? 'bg-sky-100 text-sky-800' : 'bg-slate-200 text-slate-600'}`}
+          >
             {i + 1}. {label}
           </li>
         ))}
@@ -81,27 +84,53 @@ export function JobWizard({ choices, initial }: { choices: WizardChoices; initia
       {conflict && (
         <div role="alert" className="mb-4 rounded border border-amber-300 bg-amber-50 p-3 text-sm">
           Someone else saved this job after you opened it. Your changes were not saved.{' '}
-          <button type="button" className="text-sky-700 underline" onClick={() => window.location.reload()}>Reload the job</button>
+          <button type="button" className="text-sky-700 underline" onClick={() => window.location.reload()}>
+            Reload the job
+          </button>
         </div>
       )}
       {errors.length > 0 && (
         <ul role="alert" className="mb-4 rounded bg-red-50 p-3 text-sm text-red-700">
-          {errors.map((e) => <li key={e.field + e.message}>{e.field ? `${e.field}: ` : ''}{e.message}</li>)}
+          {errors.map((e) => (
+            <li key={e.field + e.message}>
+              {e.field ? `${e.field}: ` : ''}
+              {e.message}
+            </li>
+          ))}
         </ul>
       )}
       <section className="rounded-lg border border-slate-200 bg-white p-6">
         {step === 0 && (
           <div className="space-y-3">
-            <label className="block text-sm">Job name<input value={draft.name} onChange={(e) => update({ name: e.target.value })} className="mt-1 w-full rounded border border-slate-300 px-2 py-1" /></label>
-            <label className="block text-sm">Description<textarea value={draft.description ?? ''} onChange={(e) => update({ description: e.target.value })} className="mt-1 w-full rounded border border-slate-300 px-2 py-1" /></label>
+            <label className="block text-sm">
+              Job name
+              <input value={draft.name} onChange={(e) => update({ name: e.target.value })} className="mt-1 w-full rounded border border-slate-300 px-2 py-1" />
+            </label>
+            <label className="block text-sm">
+              Description
+              <textarea
+                value={draft.description ?? ''}
+                onChange={(e) => update({ description: e.target.value })}
+                className="mt-1 w-full rounded border border-slate-300 px-2 py-1"
+              />
+            </label>
           </div>
         )}
         {step === 1 && <ObjectsStep draft={draft} update={update} choices={choices} />}
         {step === 2 && (
           <div className="space-y-3">
-            <label className="block text-sm">Backup repository
-              <select value={draft.repositoryId} onChange={(e) => update({ repositoryId: e.target.value })} className="mt-1 w-full rounded border border-slate-300 px-2 py-1">
-                {choices.repositories.map((r) => <option key={r.id} value={r.id}>{r.name}</option>)}
+            <label className="block text-sm">
+              Backup repository
+              <select
+                value={draft.repositoryId}
+                onChange={(e) => update({ repositoryId: e.target.value })}
+                className="mt-1 w-full rounded border border-slate-300 px-2 py-1"
+              >
+                {choices.repositories.map((r) => (
+                  <option key={r.id} value={r.id}>
+                    {r.name}
+                  </option>
+                ))}
               </select>
             </label>
             <RetentionStep draft={draft} update={update} />
@@ -112,9 +141,15 @@ export function JobWizard({ choices, initial }: { choices: WizardChoices; initia
         {step === 5 && <SummaryStep draft={draft} choices={choices} />}
       </section>
       <div className="mt-4 flex gap-2">
-        {step > 0 && <button type="button" onClick={() => setStep(step - 1)} className="rounded px-4 py-2">Back</button>}
+        {step > 0 && (
+          <button type="button" onClick={() => setStep(step - 1)} className="rounded px-4 py-2">
+            Back
+          </button>
+        )}
         {step < STEPS.length - 1 ? (
-          <button type="button" disabled={!canNext} onClick={() => setStep(step + 1)} className="rounded bg-sky-700 px-4 py-2 text-white disabled:opacity-50">Next</button>
+          <button type="button" disabled={!canNext} onClick={() => setStep(step + 1)} className="rounded bg-sky-700 px-4 py-2 text-white disabled:opacity-50">
+            Next
+          </button>
         ) : (
           <button type="button" disabled={busy} onClick={save} className="rounded bg-sky-700 px-4 py-2 text-white disabled:opacity-50">
             {initial ? 'Save job' : 'Create job'}

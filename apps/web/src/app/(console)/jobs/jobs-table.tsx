@@ -26,24 +26,62 @@ export function JobsTable({ initial, canEdit, canRun, canDelete }: { initial: Jo
   }
   return (
     <>
-      {message && <p role="status" className={`mb-3 rounded px-3 py-2 text-sm ${message.ok ? 'bg-emerald-50 text-emerald-800' : 'bg-red-50 text-red-700'}`}>{message.text}</p>}
+      {message && (
+        <p role="status" className={`mb-3 rounded px-3 py-2 text-sm ${message.ok ? 'bg-emerald-50 text-emerald-800' : 'bg-red-50 text-red-700'}`}>
+          {message.text}
+        </p>
+      )}
       <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">
         <thead className="bg-slate-100 text-left text-slate-600">
-          <tr><th className="p-3">Name</th><th className="p-3">Objects</th><th className="p-3">Schedule</th><th className="p-3">State</th><th className="p-3" /></tr>
+          <tr>
+            <th className="p-3">Name</th>
+            <th className="p-3">Objects</th>
+            <th className="p-3">Schedule</th>
+            <th className="p-3">State</th>
+            <th className="p-3" />
+          </tr>
         </thead>
         <tbody>
           {jobs.map((job) => (
             <tr key={job.id} className="border-t border-slate-200" data-testid={`job-${job.name}`}>
               <td className="p-3 font-medium">{job.name}</td>
               <td className="p-3">{job.objects.length} object(s)</td>
-              <td className="p-3">{describeSchedule(job.schedule, (id) => jobs.find((j) => j.id === id)?.name)} <span className="text-slate-400">({job.timeZone})</span></td>
+              <td className="p-3">
+                {describeSchedule(job.schedule, (id) => jobs.find((j) => j.id === id)?.name)} <span className="text-slate-400">({job.timeZone})</span>
+              </td>
               <td className="p-3">{job.enabled ? 'Enabled' : <span className="text-amber-700">Disabled</span>}</td>
               <td className="space-x-2 p-3 text-right whitespace-nowrap">
-                {canRun && <button type="button" className="text-sky-700 underline" onClick={() => run(() => api('POST', `/jobs/${job.id}/start`), `${job.name} queued.`)}>Start</button>}
-                {canEdit && <Link href={`/jobs/${job.id}/edit`} className="text-sky-700 underline">Edit</Link>}
-                {canEdit && <button type="button" className="text-sky-700 underline" onClick={() => run(() => api('POST', `/jobs/${job.id}/clone`), `${job.name} copied.`)}>Clone</button>}
+                {canRun && (
+                  <button
+                    type="button"
+                    className="text-sky-700 underline"
+                    onClick={() => run(() => api('POST', `/jobs/${job.id}/start`), `${job.name} queued.`)}
+                  >
+                    Start
+                  </button>
+                )}
+                {canEdit && (
+                  <Link href={`/jobs/${job.id}/edit`} className="text-sky-700 underline">
+                    Edit
+                  </Link>
+                )}
+                {canEdit && (
+                  <button
+                    type="button"
+                    className="text-sky-700 underline"
+                    onClick={() => run(() => api('POST', `/jobs/${job.id}/clone`), `${job.name} copied.`)}
+                  >
+                    Clone
+                  </button>
+                )}
                 {canDelete && (
-                  <button type="button" className="text-red-700 underline" onClick={() => confirm(`Delete ${job.name}? Its restore points stay.`) && run(() => api('DELETE', `/jobs/${job.id}`), `${job.name} deleted.`)}>
+                  <button
+                    type="button"
+                    className="text-red-700 underline"
+                    onClick={() =>
+                      confirm(`Delete ${job.name}? Its restore points stay.`) && run(() => api('DELETE', `/jobs/${job.id}`), `${job.name} deleted.`)
+                    }
+                  >
                     Delete
                   </button>
                 )}

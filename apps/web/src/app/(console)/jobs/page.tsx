@@ -17,7 +17,9 @@ export default async function JobsPage() {
     <>
       <PageHeader title="Backup jobs">
         {may('jobs.edit') && (
-          <Link href="/jobs/new" className="rounded bg-sky-700 px-4 py-2 text-white">New backup job</Link>
+          <Link href="/jobs/new" className="rounded bg-sky-700 px-4 py-2 text-white">
+            New backup job
+          </Link>
         )}
       </PageHeader>
       <JobsTable initial={rows.map(toJobDto)} canEdit={may('jobs.edit')} canRun={may('jobs.run')} canDelete={may('delete')} />

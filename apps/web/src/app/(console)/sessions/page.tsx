@@ -13,7 +13,11 @@ export const dynamic = 'force-dynamic';
 export default async function SessionsPage({ searchParams }: { searchParams: Promise<Record<string, string>> }) {
   const q = sessionQuery.safeParse(await searchParams);
   const filter = q.success ? q.data : sessionQuery.parse({});
-  const { rows, total } = await new RunRepository(prisma()).list({ status: filter.status, jobId: filter.jobId, kind: filter.kind }, filter.page, filter.perPage);
+  const { rows, total } = await new RunRepository(prisma()).list(
+    { status: filter.status, jobId: filter.jobId, kind: filter.kind },
+    filter.page,
+    filter.perPage,
+  );
   const sessions = rows.map((r) => toSessionDto(r));
   return (
     <>
@@ -23,7 +27,9 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
           Status
           <select name="status" defaultValue={filter.status ?? ''} className="rounded border border-slate-300 px-2 py-1">
             <option value="">any</option>
-            {RUN_STATUSES.map((s) => <option key={s}>{s}</option>)}
+            {RUN_STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
           </select>
         </label>
         <label className="flex items-center gap-2">
@@ -42,14 +48,30 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
       ) : (
         <table className="w-full rounded-lg border border-slate-200 bg-white text-sm">
           <thead className="bg-slate-100 text-left text-slate-600">
-            <tr><th className="p-3">Session</th><th className="p-3">Status</th><th className="w-48 p-3">Progress</th><th className="p-3">Started</th><th className="p-3">Duration</th><th className="p-3">Read</th><th className="p-3">Transferred</th></tr>
+            <tr>
+              <th className="p-3">Session</th>
+              <th className="p-3">Status</th>
+              <th className="w-48 p-3">Progress</th>
+              <th className="p-3">Started</th>
+              <th className="p-3">Duration</th>
+              <th className="p-3">Read</th>
+              <th className="p-3">Transferred</th>
+            </tr>
           </thead>
           <tbody>
             {sessions.map((s) => (
               <tr key={s.id} className="border-t border-slate-200" data-testid={`session-${s.id}`}>
-                <td className="p-3"><Link className="text-sky-700 underline" href={`/sessions/${s.id}`}>{s.name}</Link></td>
-                <td className="p-3"><StatusBadge status={s.status} /></td>
-                <td className="p-3"><ProgressBar percent={s.percent} label={`${s.name} progress`} /></td>
+                <td className="p-3">
+                  <Link className="text-sky-700 underline" href={`/sessions/${s.id}`}>
+                    {s.name}
+                  </Link>
+                </td>
+                <td className="p-3">
+                  <StatusBadge status={s.status} />
+                </td>
+                <td className="p-3">
+                  <ProgressBar percent={s.percent} label={`${s.name} progress`} />
+                </td>
                 <td className="p-3">{new Date(s.startedAt).toLocaleString()}</td>
                 <td className="p-3">{duration(s.durationMs)}</td>
                 <td className="p-3">{bytes(s.bytesRead)}</td>

@@ -12,9 +12,7 @@ export default async function SettingsPage() {
   const user = await currentUser();
   const processing = await new SettingRepository(prisma()).get<ProcessingSetting>(PROCESSING_SETTING_KEY);
   const links = [
-    ...(user && can(user.role, 'users.manage')
-      ? [{ href: '/settings/users', label: 'Users and roles', what: 'Add users, set roles, disable accounts.' }]
-      : []),
+    ...(user && can(user.role, 'users.manage') ? [{ href: '/settings/users', label: 'Users and roles', what: 'Add users, set roles, disable accounts.' }] : []),
     ...(user && can(user.role, 'settings.edit')
       ? [{ href: '/settings/email', label: 'Email notifications', what: 'SMTP server for job reports; send a test email.' }]
       : []),
@@ -34,7 +32,10 @@ export default async function SettingsPage() {
         ))}
       </ul>
       <section className="mt-6">
-        <ProcessingMode initial={{ mode: processing?.value.mode ?? 'parallel', version: processing?.version ?? 0 }} editable={Boolean(user && can(user.role, 'settings.edit'))} />
+        <ProcessingMode
+          initial={{ mode: processing?.value.mode ?? 'parallel', version: processing?.version ?? 0 }}
+          editable={Boolean(user && can(user.role, 'settings.edit'))}
+        />
       </section>
     </>
   );

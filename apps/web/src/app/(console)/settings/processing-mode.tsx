@@ -22,12 +22,22 @@ export function ProcessingMode({ initial, editable }: { initial: Processing; edi
     <div className="rounded-lg border border-slate-200 bg-white p-4 text-sm">
       <label className="flex items-center gap-3">
         <span className="font-medium">Processing</span>
-        <select aria-label="Processing mode" disabled={!editable} value={value.mode} onChange={(e) => void change(e.target.value as Processing['mode'])} className="rounded border border-slate-300 px-2 py-1">
+        <select
+          aria-label="Processing mode"
+          disabled={!editable}
+          value={value.mode}
+          onChange={(e) => void change(e.target.value as Processing['mode'])}
+          className="rounded border border-slate-300 px-2 py-1"
+        >
           <option value="parallel">Parallel: VMs of a job run at once, within mover and repository limits</option>
           <option value="sequential">Sequential: one disk of a job at a time</option>
         </select>
       </label>
-      {error && <p role="alert" className="mt-2 text-red-700">{error}</p>}
+      {error && (
+        <p role="alert" className="mt-2 text-red-700">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

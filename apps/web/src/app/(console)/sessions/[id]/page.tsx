@@ -17,13 +17,7 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
   try {
     const session = await sessionDetail(prisma(), id);
     const logs = await new RunRepository(prisma()).logs(id, 0n, 1000);
-    return (
-      <SessionLive
-        initial={session}
-        initialLogs={logs.map(toLogDto)}
-        canRun={Boolean(user && can(user.role, 'jobs.run'))}
-      />
-    );
+    return <SessionLive initial={session} initialLogs={logs.map(toLogDto)} canRun={Boolean(user && can(user.role, 'jobs.run'))} />;
   } catch (error) {
     if (error instanceof AppError && error.code === 'NOT_FOUND') notFound();
     throw error;

@@ -26,7 +26,10 @@ export function EmailForm({ initial, defaultTo }: { initial: View; defaultTo: st
         username: String(f.get('username') ?? '') || undefined,
         ...(password ? { password } : {}),
         from: String(f.get('from')),
-        to: String(f.get('to') ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+        to: String(f.get('to') ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
       });
       setView(saved);
       setMessage({ ok: true, text: 'Saved.' });
@@ -52,26 +55,60 @@ export function EmailForm({ initial, defaultTo }: { initial: View; defaultTo: st
   return (
     <div className="max-w-2xl space-y-6">
       {message && (
-        <p role="status" className={`rounded px-3 py-2 text-sm ${message.ok ? 'bg-emerald-50 text-emerald-800' : 'bg-red-50 text-red-700'}`}>{message.text}</p>
+        <p role="status" className={`rounded px-3 py-2 text-sm ${message.ok ? 'bg-emerald-50 text-emerald-800' : 'bg-red-50 text-red-700'}`}>
+          {message.text}
+        </p>
       )}
       <form onSubmit={save} aria-label="SMTP settings" className="grid grid-cols-2 gap-3 rounded-lg border border-slate-200 bg-white p-4">
-        <label className="col-span-2 flex items-center gap-2 text-sm"><input type="checkbox" name="enabled" defaultChecked={s?.enabled ?? true} /> Send job notifications</label>
-        <label className="text-sm">SMTP server<input name="host" required defaultValue={s?.host ?? ''} className={input} /></label>
-        <label className="text-sm">Port<input name="port" type="number" required defaultValue={s?.port ?? 587} className={input} /></label>
-        <label className="text-sm">Security
+        <label className="col-span-2 flex items-center gap-2 text-sm">
+          <input type="checkbox" name="enabled" defaultChecked={s?.enabled ?? true} /> Send job notifications
+        </label>
+        <label className="text-sm">
+          SMTP server
+          <input name="host" required defaultValue={s?.host ?? ''} className={input} />
+        </label>
+        <label className="text-sm">
+          Port
+          <input name="port" type="number" required defaultValue={s?.port ?? 587} className={input} />
+        </label>
+        <label className="text-sm">
+          Security
           <select name="security" defaultValue={s?.security ?? 'starttls'} className={input}>
-            <option value="starttls">STARTTLS</option><option value="tls">TLS</option><option value="none">None</option>
+            <option value="starttls">STARTTLS</option>
+            <option value="tls">TLS</option>
+            <option value="none">None</option>
           </select>
         </label>
-        <label className="text-sm">Sender address<input name="from" type="email" required defaultValue={s?.from ?? ''} className={input} /></label>
-        <label className="text-sm">User name<input name="username" defaultValue={s?.username ?? ''} className={input} autoComplete="off" /></label>
-        <label className="text-sm">Password{s?.hasPassword ? ' (set; leave empty to keep)' : ''}<input name="password" type="password" className={input} autoComplete="new-password" /></label>
-        <label className="col-span-2 text-sm">Recipients (comma-separated)<input name="to" defaultValue={s?.to.join(', ') ?? ''} className={input} /></label>
-        <div className="col-span-2"><button type="submit" className="rounded bg-sky-700 px-4 py-2 text-white">Save settings</button></div>
+        <label className="text-sm">
+          Sender address
+          <input name="from" type="email" required defaultValue={s?.from ?? ''} className={input} />
+        </label>
+        <label className="text-sm">
+          User name
+          <input name="username" defaultValue={s?.username ?? ''} className={input} autoComplete="off" />
+        </label>
+        <label className="text-sm">
+          Password{s?.hasPassword ? ' (set; leave empty to keep)' : ''}
+          <input name="password" type="password" className={input} autoComplete="new-password" />
+        </label>
+        <label className="col-span-2 text-sm">
+          Recipients (comma-separated)
+          <input name="to" defaultValue={s?.to.join(', ') ?? ''} className={input} />
+        </label>
+        <div className="col-span-2">
+          <button type="submit" className="rounded bg-sky-700 px-4 py-2 text-white">
+            Save settings
+          </button>
+        </div>
       </form>
       <form onSubmit={test} aria-label="Test email" className="flex items-end gap-2 rounded-lg border border-slate-200 bg-white p-4">
-        <label className="flex-1 text-sm">Send a test email to<input name="testTo" type="email" required defaultValue={defaultTo} className={input} /></label>
-        <button type="submit" className="rounded bg-slate-700 px-4 py-2 text-white" disabled={!view.configured}>Send test email</button>
+        <label className="flex-1 text-sm">
+          Send a test email to
+          <input name="testTo" type="email" required defaultValue={defaultTo} className={input} />
+        </label>
+        <button type="submit" className="rounded bg-slate-700 px-4 py-2 text-white" disabled={!view.configured}>
+          Send test email
+        </button>
       </form>
     </div>
   );

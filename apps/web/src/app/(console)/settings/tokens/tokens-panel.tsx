@@ -13,10 +13,7 @@ export function TokensPanel() {
   const [error, setError] = useState<string | null>(null);
 
   async function reload() {
-    const [t, l] = await Promise.all([
-      api<{ data: TokenDto[] }>('GET', '/tokens'),
-      api<{ data: Login[] }>('GET', '/logins'),
-    ]);
+    const [t, l] = await Promise.all([api<{ data: TokenDto[] }>('GET', '/tokens'), api<{ data: Login[] }>('GET', '/logins')]);
     setTokens(t.data);
     setLogins(l.data);
   }
@@ -48,7 +45,11 @@ export function TokensPanel() {
 
   return (
     <div className="space-y-8">
-      {error && <p role="alert" className="rounded bg-red-50 px-3 py-2 text-sm text-red-700">{error}</p>}
+      {error && (
+        <p role="alert" className="rounded bg-red-50 px-3 py-2 text-sm text-red-700">
+          {error}
+        </p>
+      )}
       <section>
         <h2 className="mb-2 text-lg font-semibold">API tokens</h2>
         <p className="mb-3 text-sm text-slate-500">
@@ -61,7 +62,9 @@ export function TokensPanel() {
         )}
         <form onSubmit={create} className="mb-3 flex gap-2">
           <input name="name" required placeholder="Token name" aria-label="Token name" className="rounded border border-slate-300 px-2 py-1" />
-          <button type="submit" className="rounded bg-sky-700 px-4 py-1 text-white">Create token</button>
+          <button type="submit" className="rounded bg-sky-700 px-4 py-1 text-white">
+            Create token
+          </button>
         </form>
         <ul className="divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm">
           {tokens.length === 0 && <li className="p-3 text-slate-500">No tokens.</li>}
@@ -86,8 +89,8 @@ export function TokensPanel() {
           {logins.map((l) => (
             <li key={l.id} className="flex items-center justify-between p-3">
               <span>
-                {l.ip ?? 'unknown address'} · {l.userAgent?.slice(0, 60) ?? 'unknown browser'} · last seen{' '}
-                {new Date(l.lastSeenAt).toLocaleString()} {l.current && <strong>(this one)</strong>}
+                {l.ip ?? 'unknown address'} · {l.userAgent?.slice(0, 60) ?? 'unknown browser'} · last seen {new Date(l.lastSeenAt).toLocaleString()}{' '}
+                {l.current && <strong>(this one)</strong>}
               </span>
               {!l.current && (
                 <button type="button" className="text-red-700 underline" onClick={() => run(() => api('DELETE', `/logins/${l.id}`))}>

@@ -45,7 +45,11 @@ export function UsersTable({ initial, currentUserId }: { initial: UserDto[]; cur
 
   return (
     <div className="space-y-4">
-      {error && <p role="alert" className="rounded bg-red-50 px-3 py-2 text-sm text-red-700">{error}</p>}
+      {error && (
+        <p role="alert" className="rounded bg-red-50 px-3 py-2 text-sm text-red-700">
+          {error}
+        </p>
+      )}
       <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">
         <thead className="bg-slate-100 text-left text-slate-600">
           <tr>
@@ -63,10 +67,18 @@ export function UsersTable({ initial, currentUserId }: { initial: UserDto[]; cur
               <td className="p-3">{u.email}</td>
               <td className="p-3">{u.name}</td>
               <td className="p-3">
-                <select aria-label={`Role of ${u.email}`} value={u.role} disabled={u.id === currentUserId}
+                <select
+                  aria-label={`Role of ${u.email}`}
+                  value={u.role}
+                  disabled={u.id === currentUserId}
                   onChange={(e) => run(() => api('PATCH', `/users/${u.id}`, { version: u.version, role: e.target.value }))}
-                  className="rounded border border-slate-300 px-2 py-1">
-                  {ROLES.map((r) => <option key={r} value={r}>{ROLE_LABELS[r]}</option>)}
+                  className="rounded border border-slate-300 px-2 py-1"
+                >
+                  {ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {ROLE_LABELS[r]}
+                    </option>
+                  ))}
                 </select>
               </td>
               <td className="p-3">{u.disabled ? 'Disabled' : 'Active'}</td>
@@ -74,12 +86,18 @@ export function UsersTable({ initial, currentUserId }: { initial: UserDto[]; cur
               <td className="space-x-2 p-3 text-right">
                 {u.id !== currentUserId && (
                   <>
-                    <button type="button" className="text-sky-700 underline"
-                      onClick={() => run(() => api('PATCH', `/users/${u.id}`, { version: u.version, disabled: !u.disabled }))}>
+                    <button
+                      type="button"
+                      className="text-sky-700 underline"
+                      onClick={() => run(() => api('PATCH', `/users/${u.id}`, { version: u.version, disabled: !u.disabled }))}
+                    >
                       {u.disabled ? 'Enable' : 'Disable'}
                     </button>
-                    <button type="button" className="text-red-700 underline"
-                      onClick={() => confirm(`Delete ${u.email}?`) && run(() => api('DELETE', `/users/${u.id}`))}>
+                    <button
+                      type="button"
+                      className="text-red-700 underline"
+                      onClick={() => confirm(`Delete ${u.email}?`) && run(() => api('DELETE', `/users/${u.id}`))}
+                    >
                       Delete
                     </button>
                   </>
@@ -91,21 +109,48 @@ export function UsersTable({ initial, currentUserId }: { initial: UserDto[]; cur
       </table>
       {adding ? (
         <form onSubmit={add} aria-label="Add user" className="grid max-w-xl grid-cols-2 gap-3 rounded-lg border border-slate-200 bg-white p-4">
-          <label className="text-sm">Email<input name="email" type="email" required className="mt-1 w-full rounded border border-slate-300 px-2 py-1" /></label>
-          <label className="text-sm">Name<input name="name" required className="mt-1 w-full rounded border border-slate-300 px-2 py-1" /></label>
-          <label className="text-sm">Role
+          <label className="text-sm">
+            Email
+            <input name="email" type="email" required className="mt-1 w-full rounded border border-slate-300 px-2 py-1" />
+          </label>
+          <label className="text-sm">
+            Name
+            <input name="name" required className="mt-1 w-full rounded border border-slate-300 px-2 py-1" />
+          </label>
+          <label className="text-sm">
+            Role
             <select name="role" defaultValue="Viewer" className="mt-1 w-full rounded border border-slate-300 px-2 py-1">
-              {ROLES.map((r) => <option key={r} value={r}>{ROLE_LABELS[r]}</option>)}
+              {ROLES.map((r) => (
+                <option key={r} value={r}>
+                  {ROLE_LABELS[r]}
+                </option>
+              ))}
             </select>
           </label>
-          <label className="text-sm">Password (12+ characters)<input name="password" type="password" required minLength={12} autoComplete="new-password" className="mt-1 w-full rounded border border-slate-300 px-2 py-1" /></label>
+          <label className="text-sm">
+            Password (12+ characters)
+            <input
+              name="password"
+              type="password"
+              required
+              minLength={12}
+              autoComplete="new-password"
+              className="mt-1 w-full rounded border border-slate-300 px-2 py-1"
+            />
+          </label>
           <div className="col-span-2 flex gap-2">
-            <button type="submit" className="rounded bg-sky-700 px-4 py-2 text-white">Save user</button>
-            <button type="button" onClick={() => setAdding(false)} className="rounded px-4 py-2">Cancel</button>
+            <button type="submit" className="rounded bg-sky-700 px-4 py-2 text-white">
+              Save user
+            </button>
+            <button type="button" onClick={() => setAdding(false)} className="rounded px-4 py-2">
+              Cancel
+            </button>
           </div>
         </form>
       ) : (
-        <button type="button" onClick={() => setAdding(true)} className="rounded bg-sky-700 px-4 py-2 text-white">Add user</button>
+        <button type="button" onClick={() => setAdding(true)} className="rounded bg-sky-700 px-4 py-2 text-white">
+          Add user
+        </button>
       )}
     </div>
   );

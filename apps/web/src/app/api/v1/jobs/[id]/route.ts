@@ -10,15 +10,12 @@ export const GET = apiRoute<undefined, { id: string }>({ permission: 'read' }, a
   return toJobDto(row);
 });
 
-export const PUT = apiRoute<typeof updateJobBody, { id: string }>(
-  { permission: 'jobs.edit', body: updateJobBody },
-  async ({ params, body, audit }) => {
-    const { version, ...spec } = body;
-    const row = await updateJob(jobId(params.id), version, spec);
-    await audit('job.update', 'job', row.id, { name: row.name, version: row.version });
-    return toJobDto(row);
-  },
-);
+export const PUT = apiRoute<typeof updateJobBody, { id: string }>({ permission: 'jobs.edit', body: updateJobBody }, async ({ params, body, audit }) => {
+  const { version, ...spec } = body;
+  const row = await updateJob(jobId(params.id), version, spec);
+  await audit('job.update', 'job', row.id, { name: row.name, version: row.version });
+  return toJobDto(row);
+});
 
 export const DELETE = apiRoute<undefined, { id: string }>({ permission: 'delete' }, async ({ params, audit }) => {
   const row = await new JobRepository(prisma()).delete(jobId(params.id));

@@ -28,11 +28,8 @@ export const PATCH = apiRoute<typeof updateUserBody, { id: string }>(
   },
 );
 
-export const DELETE = apiRoute<undefined, { id: string }>(
-  { permission: 'users.manage' },
-  async ({ actor, params, audit }) => {
-    const row = await deleteUser(actor, id(params));
-    await audit('user.delete', 'user', row.id, { email: row.email });
-    return new NextResponse(null, { status: 204 });
-  },
-);
+export const DELETE = apiRoute<undefined, { id: string }>({ permission: 'users.manage' }, async ({ actor, params, audit }) => {
+  const row = await deleteUser(actor, id(params));
+  await audit('user.delete', 'user', row.id, { email: row.email });
+  return new NextResponse(null, { status: 204 });
+});

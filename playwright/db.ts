@@ -30,7 +30,7 @@ export async function seedInventory(tag: string, vmNames: string[]) {
       ]);
       vmIds.push(id);
     }
-    const repo = await client.query<{ id: string }>(`SELECT id FROM "Repository" WHERE "isDefault"`);
+    const repo = await client.query<{ id: string }>(`SELECT id FROM "BackupRepository" WHERE "isDefault"`);
     return { connectionId, hostId, vmIds, repositoryId: repo.rows[0]!.id };
   } finally {
     await client.end();

@@ -18,13 +18,14 @@ try {
 }
 
 const db = createPrismaClient(env.DATABASE_URL);
-// BullMQ needs maxRetriesPerRequest: null on its connections (house style 7).
+// BullMQ's blocking commands must not give up: without maxRetriesPerRequest: null a Redis
+// blip would fail them instead of waiting for Redis to come back.
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
 const stops: (() => Promise<void>)[] = [];
 
 if (roles.has('controller')) {
   const controller = new Controller(db, redis, env.STRONGBOX_REDIS_PREFIX, log.child({ role: 'controller' }), { publicUrl: env.STRONGBOX_PUBLIC_URL });
-  controller.start();
+  await controller.start();
   stops.push(() => controller.stop());
 }
 

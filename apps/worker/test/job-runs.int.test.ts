@@ -2,13 +2,15 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROCESSING_SETTING_KEY, RunRepository, SettingRepository } from '@strongbox/db';
-import { SMTP_SETTING_KEY } from '@strongbox/notifications';
+import { PROCESSING_SETTING_KEY, processingSettingSchema, Runs, Settings } from '@strongbox/db';
+import { SMTP_SETTING_KEY, smtpSettingsSchema } from '@strongbox/notifications';
+import { NOTIFY_QUEUE } from '@strongbox/queue';
+import type { SessionId } from '@strongbox/core';
 import { DEFAULT_WORK_DIR } from '@strongbox/hypervisors';
 import { labUnavailableReason } from '../../../scripts/lab/index.js';
 import { startSmtpSink } from '../../../packages/notifications/test/smtp-sink.js';
 import { Controller } from '../src/controller/controller.js';
-import { cleanup, controller, db, ended, env, job, labEstate, movers, quiet, redis, repository, sessionOf, tag, waitFor } from './run-fixture.js';
+import { cleanup, controller, db, ended, env, job, labEstate, movers, quiet, redis, repository, startJob, tag, waitFor } from './run-fixture.js';
 
 const unavailable = labUnavailableReason();
 if (unavailable) console.warn(`SKIPPING job run tests: ${unavailable}`);
@@ -54,9 +56,8 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     await movers([{ name: 'mv-a', maxConcurrentTasks: 2 }]);
     const repo = await repository({ maxConcurrentTasks: 1 });
     const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects: vmObjects(), schedule: { kind: 'manual' } });
-    const c = controller();
-    await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-    const session = await ended((await sessionOf(j.id)).id);
+    await controller();
+    const session = await ended(await startJob(j.id));
     expect(session.status).toBe('success');
     expect(session.tasks).toHaveLength(4);
     expect(peak(intervals(session.tasks))).toBe(1);
@@ -65,14 +66,7 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
 
     // The second run reads only what the guest changed.
     await estate.guests.ra!.guest.write('vda', 1024, 1024, 'random');
-    await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-    const second = await waitFor(
-      'a second session',
-      async () =>
-        (await db.session.findMany({ where: { jobId: j.id } })).length === 2 &&
-        db.session.findFirst({ where: { jobId: j.id }, orderBy: { startedAt: 'desc' } }),
-    );
-    const done = await ended(second!.id);
+    const done = await ended(await startJob(j.id));
     expect(done.status).toBe('success');
     const ra = done.tasks.find((t) => t.vm?.name === `sblab-ra-${tag}`)!;
     expect(ra.readMode).toBe('changed');
@@ -82,19 +76,18 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
 
   it('in sequential mode runs one disk at a time', async () => {
     await movers([{ name: 'mv-seq', maxConcurrentTasks: 4 }]);
-    const settings = new SettingRepository(db);
-    const before = await settings.get(PROCESSING_SETTING_KEY);
+    const settings = new Settings(db);
+    const before = await settings.get(PROCESSING_SETTING_KEY, processingSettingSchema);
     await settings.save(PROCESSING_SETTING_KEY, { mode: 'sequential' }, before?.version ?? 0);
     try {
       const repo = await repository({ maxConcurrentTasks: 4 });
       const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects: vmObjects(), schedule: { kind: 'manual' } });
-      const c = controller();
-      await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-      const session = await ended((await sessionOf(j.id)).id);
+      await controller();
+      const session = await ended(await startJob(j.id));
       expect(session.status).toBe('success');
       expect(peak(intervals(session.tasks))).toBe(1);
     } finally {
-      const now = await settings.get(PROCESSING_SETTING_KEY);
+      const now = await settings.get(PROCESSING_SETTING_KEY, processingSettingSchema);
       await settings.save(PROCESSING_SETTING_KEY, { mode: 'parallel' }, now!.version);
     }
   });
@@ -115,10 +108,11 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     expect(await db.session.count({ where: { jobId: j.id } })).toBe(0);
     await c.tick(new Date('2031-01-11T02:00:30Z'));
     await c.tick(new Date('2031-01-11T02:00:40Z'));
-    const waiting = await c.queues.queue('controller').getJobs(['waiting', 'delayed', 'active', 'completed']);
-    expect(waiting.filter((q) => q.name === 'job.run' && q.data.jobId === j.id)).toHaveLength(1);
+    const sessions = await db.session.findMany({ where: { jobId: j.id } });
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]).toMatchObject({ name: `${j.name} (Scheduled)`, startKey: `schedule-${j.id}-${Date.parse('2031-01-11T02:00:00Z')}` });
     expect((await db.backupJob.findUniqueOrThrow({ where: { id: j.id } })).nextRunAt?.toISOString()).toBe('2031-01-12T02:00:00.000Z');
-    await c.queues.queue('controller').remove(waiting.find((q) => q.data.jobId === j.id)!.id!);
+    await new Runs(db).requestStop(sessions[0]!.id as SessionId, 'test');
     await c.stop();
   });
 
@@ -141,16 +135,15 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
       schedule: { kind: 'manual' },
       retries: { count: 2, waitMinutes: 1 },
     });
-    const c = controller();
-    await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-    const session = await sessionOf(j.id);
+    await controller();
+    const session = { id: await startJob(j.id) };
     await waitFor('A to be reading', async () => (await db.task.findFirst({ where: { sessionId: session.id, moverId: a.id, bytesRead: { gt: 0 } } })) !== null);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     // Past its heartbeat: what a minute of silence would show.
     await db.mover.update({ where: { id: a.id }, data: { lastHeartbeatAt: new Date(Date.now() - 10 * 60_000) } });
     await db.mover.update({ where: { id: b!.id! }, data: { enabled: true } });
-    await db.repository.update({ where: { id: repo.id }, data: { writeRateLimit: null } });
+    await db.backupRepository.update({ where: { id: repo.id }, data: { writeRateLimit: null } });
     const done = await ended(session.id);
     expect(done.status).toBe('success');
     expect(done.tasks[0]!.moverId).toBe(b!.id);
@@ -168,12 +161,11 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     await movers([{ name: 'mv-r', maxConcurrentTasks: 2 }]);
     const repo = await repository({ maxConcurrentTasks: 1, writeRateLimit: 8n * 1024n * 1024n });
     const j = await job({ connectionId: estate.connectionId, repositoryId: repo.id, objects: vmObjects(), schedule: { kind: 'manual' } });
-    const first = controller();
-    await first.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-    const session = await sessionOf(j.id);
+    const first = await controller();
+    const session = { id: await startJob(j.id) };
     await waitFor('a VM running', () => db.task.findFirst({ where: { sessionId: session.id, status: 'running' } }));
     await first.stop();
-    controller();
+    await controller();
     const done = await ended(session.id);
     expect(done.status).toBe('success');
     expect(done.tasks.every((t) => t.status === 'success')).toBe(true);
@@ -188,11 +180,10 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
       objects: [{ type: 'vm', vmId: estate.vmIds.rb! }],
       schedule: { kind: 'manual' },
     });
-    const c = controller();
-    await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-    const session = await sessionOf(j.id);
+    await controller();
+    const session = { id: await startJob(j.id) };
     await waitFor('the VM to be reading', () => db.task.findFirst({ where: { sessionId: session.id, bytesRead: { gt: 0 } } }));
-    await new RunRepository(db).requestStop(session.id, 'tester');
+    await new Runs(db).requestStop(session.id, 'tester');
     const done = await ended(session.id);
     expect(done.status).toBe('cancelled');
     expect(done.tasks.every((t) => t.status === 'cancelled')).toBe(true);
@@ -211,11 +202,8 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
       schedule: { kind: 'manual' },
       retention: { keepPoints: 1 },
     });
-    const c = controller();
-    for (let run = 1; run <= 2; run++) {
-      await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-      await waitFor(`run ${run} to end`, async () => (await db.session.count({ where: { jobId: j.id, endedAt: { not: null } } })) === run);
-    }
+    await controller();
+    for (let run = 1; run <= 2; run++) await ended(await startJob(j.id));
     const gc = await waitFor('the GC session to end', () =>
       db.session.findFirst({ where: { name: `Space reclamation: ${repo.name}`, endedAt: { not: null } } }),
     );
@@ -228,11 +216,12 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     });
     expect(retention.kind).toBe('maintenance');
 
-    await c.queues.add('repository.maintain', { repositoryId: repo.id, kind: 'verify' });
+    await new Runs(db).startMaintenance({ repositoryId: repo.id, operation: 'verify', triggeredBy: 'test' });
     const verified = await waitFor(
       'the health check',
       async () =>
-        (await db.repository.findUniqueOrThrow({ where: { id: repo.id } })).lastVerifiedAt && db.repository.findUniqueOrThrow({ where: { id: repo.id } }),
+        (await db.backupRepository.findUniqueOrThrow({ where: { id: repo.id } })).lastVerifiedAt &&
+        db.backupRepository.findUniqueOrThrow({ where: { id: repo.id } }),
     );
     expect(verified.lastVerifyResult).toMatchObject({ bad: 0 });
     expect((verified.lastVerifyResult as { chunksChecked: number }).chunksChecked).toBeGreaterThan(0);
@@ -240,8 +229,8 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
 
   it("emails the result of a run to a real SMTP server, to the global and the job's recipients, and not on a result the job skips", async () => {
     const sink = await startSmtpSink();
-    const settings = new SettingRepository(db);
-    const before = await settings.get(SMTP_SETTING_KEY);
+    const settings = new Settings(db);
+    const before = await settings.get(SMTP_SETTING_KEY, smtpSettingsSchema);
     await settings.save(
       SMTP_SETTING_KEY,
       { enabled: true, host: '127.0.0.1', port: sink.port, security: 'none', from: 'strongbox@example.test', to: ['admin@example.test'] },
@@ -265,12 +254,10 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
         schedule: { kind: 'manual' },
         options: { notify: { to: ['ops@example.test'] } },
       });
-      const c = controller();
-      await c.queues.add('job.run', { jobId: silent.id, trigger: 'user', triggeredBy: 'test' });
-      const quiet = await ended((await sessionOf(silent.id)).id);
+      const c = await controller();
+      const quiet = await ended(await startJob(silent.id));
       expect(quiet.status).toBe('success');
-      await c.queues.add('job.run', { jobId: j.id, trigger: 'user', triggeredBy: 'test' });
-      const done = await ended((await sessionOf(j.id)).id);
+      const done = await ended(await startJob(j.id));
       expect(done.status).toBe('success');
       const mail = await waitFor('the email', async () => sink.received.find((m) => m.raw.includes(j.name)), 30_000);
       expect(mail.to.sort()).toEqual(['admin@example.test', 'ops@example.test']);
@@ -278,13 +265,13 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
       expect(mail.raw).toContain(`sblab-ra-${tag}`);
       // The notification job of the silent run has finished by now (it was queued first).
       const handled = await waitFor("the silent run's notification to be handled", async () => {
-        const q = await c.queues.queue('controller').getJob(`notify-${quiet.id}`);
+        const q = await c.queues.queue(NOTIFY_QUEUE).getJob(`notify-${quiet.id}`);
         return q?.finishedOn ? q : null;
       });
       expect(handled.returnvalue).toEqual({ sent: false, reason: 'the job does not send on success' });
       expect(sink.received.some((m) => m.raw.includes(silent.name))).toBe(false);
     } finally {
-      const now = await settings.get(SMTP_SETTING_KEY);
+      const now = await settings.get(SMTP_SETTING_KEY, smtpSettingsSchema);
       await settings.save(
         SMTP_SETTING_KEY,
         { enabled: false, host: '127.0.0.1', port: 25, security: 'none', from: 'strongbox@example.test', to: [] },

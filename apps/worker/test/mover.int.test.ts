@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@strongbox/config';
-import { createPrismaClient, MoverRepository } from '@strongbox/db';
+import { createPrismaClient, Movers } from '@strongbox/db';
 import { Redis } from 'ioredis';
 import { MoverRole } from '../src/mover/mover-role.js';
 
@@ -20,14 +20,14 @@ describe('MoverRole', () => {
     const mover = new MoverRole(db, redis, env.STRONGBOX_REDIS_PREFIX, { name, site: 'lab', softwareVersion: 'test' }, pino({ level: 'silent' }));
     await mover.start();
     await mover.stop();
-    const row = (await new MoverRepository(db).list()).find((m) => m.name === name)!;
+    const row = (await new Movers(db).list()).find((m) => m.name === name)!;
     expect(row.site).toBe('lab');
     expect(row.cores).toBeGreaterThan(0);
     expect(row.maxConcurrentTasks).toBe(row.cores);
     expect(row.online).toBe(true);
     // An hour later without a heartbeat it is offline.
     const later = new Date(Date.now() + 3_600_000);
-    expect((await new MoverRepository(db).list(later)).find((m) => m.name === name)!.online).toBe(false);
+    expect((await new Movers(db).list(later)).find((m) => m.name === name)!.online).toBe(false);
   });
 
   it('keeps an administrator\u2019s task limit when it registers again', async () => {

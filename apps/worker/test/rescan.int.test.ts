@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@strongbox/config';
-import { createPrismaClient, InventoryRepository } from '@strongbox/db';
+import { createPrismaClient, Inventory } from '@strongbox/db';
 import { defineLabVm, destroyLabVm, ensureLab, type LabPaths } from '../../../scripts/lab/index.js';
-import { connectionUri, rescanConnection } from '../src/controller/rescan.js';
+import { rescanConnection } from '../src/controller/rescan.js';
 
 const env = parseEnv(process.env);
 const db = createPrismaClient(env.DATABASE_URL);
@@ -22,7 +22,7 @@ afterAll(async () => {
 
 describe('rescanConnection', () => {
   it('reads hosts, VMs and disks of the local libvirt into the inventory, and marks a VM gone when it is', async () => {
-    const connection = await new InventoryRepository(db).createConnection({ name: `local-${name}`, uri: 'qemu:///system' });
+    const connection = await new Inventory(db).createConnection({ name: `local-${name}`, uri: 'qemu:///system' });
     const result = await rescanConnection(db, connection.id);
     expect(result.vms).toBeGreaterThan(0);
 
@@ -51,7 +51,7 @@ describe('rescanConnection', () => {
     const vm = await defineLabVm(paths, { name: broken, disks: [{ sizeMiB: 8 }] });
     await defineLabVm(paths, { name: good, disks: [{ sizeMiB: 8 }] });
     try {
-      const connection = await new InventoryRepository(db).createConnection({ name: `partial-${name}`, uri: 'qemu:///system' });
+      const connection = await new Inventory(db).createConnection({ name: `partial-${name}`, uri: 'qemu:///system' });
       await rescanConnection(db, connection.id);
       const before = await db.vm.findFirstOrThrow({ where: { connectionId: connection.id, name: broken }, include: { disks: true } });
       expect(before.problem).toBeNull();
@@ -73,20 +73,10 @@ describe('rescanConnection', () => {
   });
 
   it('records why an unreachable hypervisor could not be read, and changes nothing else', async () => {
-    const connection = await new InventoryRepository(db).createConnection({ name: `bad-${name}`, uri: 'qemu+tcp://127.0.0.1:1/system' });
+    const connection = await new Inventory(db).createConnection({ name: `bad-${name}`, uri: 'qemu+tcp://127.0.0.1:1/system' });
     await expect(rescanConnection(db, connection.id)).rejects.toThrow();
     const after = await db.hypervisorConnection.findUniqueOrThrow({ where: { id: connection.id } });
     expect(after.lastError).toBeTruthy();
     expect(await db.vm.count({ where: { connectionId: connection.id } })).toBe(0);
-  });
-});
-
-describe('connectionUri', () => {
-  it.each([
-    ['qemu:///system', null, 'qemu:///system'],
-    ['qemu:///system', '/k', 'qemu:///system'],
-    ['qemu+ssh://root@kvm1/system', '/etc/strongbox/id_ed25519', 'qemu+ssh://root@kvm1/system?keyfile=%2Fetc%2Fstrongbox%2Fid_ed25519'],
-  ])('%s with key %s → %s', (uri, key, expected) => {
-    expect(connectionUri(uri, key)).toBe(expected);
   });
 });

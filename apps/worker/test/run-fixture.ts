@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { JobSpecInput } from '@strongbox/core';
+import type { JobSpecInput, SessionId } from '@strongbox/core';
 import { jobSpecSchema } from '@strongbox/core';
 import { parseEnv } from '@strongbox/config';
-import { createPrismaClient, InventoryRepository, JobRepository } from '@strongbox/db';
+import { BackupJobs, createPrismaClient, Inventory, Runs } from '@strongbox/db';
 import { defineLabVm, destroyLabVm, ensureLab, startLabVm, type GuestConsole, type LabPaths } from '../../../scripts/lab/index.js';
 import { Controller } from '../src/controller/controller.js';
 import { rescanConnection } from '../src/controller/rescan.js';
@@ -37,7 +37,7 @@ export async function labEstate(specs: { name: string; disksMiB: number[] }[]) {
     guests.push(guest);
     out[spec.name] = { guest };
   }
-  const connection = await new InventoryRepository(db).createConnection({ name: `local-${tag}-${randomBytes(2).toString('hex')}`, uri: 'qemu:///system' });
+  const connection = await new Inventory(db).createConnection({ name: `local-${tag}-${randomBytes(2).toString('hex')}`, uri: 'qemu:///system' });
   await rescanConnection(db, connection.id);
   const rows = await db.vm.findMany({
     where: { connectionId: connection.id, name: { in: specs.map((s) => `sblab-${s.name}-${tag}`) } },
@@ -51,7 +51,7 @@ export async function repository(limits: { maxConcurrentTasks: number; writeRate
   const path = mkdtempSync(join(tmpdir(), 'strongbox-run-repo-'));
   dirs.push(path);
   rmSync(path, { recursive: true });
-  return db.repository.create({
+  return db.backupRepository.create({
     data: {
       name: `repo-${randomBytes(4).toString('hex')}`,
       path,
@@ -64,7 +64,7 @@ export async function repository(limits: { maxConcurrentTasks: number; writeRate
 
 export async function job(spec: Omit<JobSpecInput, 'name' | 'retention'> & Partial<Pick<JobSpecInput, 'retention'>>) {
   const parsed = jobSpecSchema.parse({ name: `job-${randomBytes(4).toString('hex')}`, retention: { keepPoints: 7 }, ...spec });
-  return new JobRepository(db).create(parsed, null);
+  return new BackupJobs(db).create(parsed, null);
 }
 
 /** Only this test's movers take work: others left registered by earlier tests are disabled. */
@@ -88,11 +88,18 @@ export async function movers(specs: { name: string; maxConcurrentTasks: number }
   return started;
 }
 
-export function controller(options: ConstructorParameters<typeof Controller>[4] = {}) {
+export async function controller(options: ConstructorParameters<typeof Controller>[4] = {}) {
   const c = new Controller(db, redis, env.STRONGBOX_REDIS_PREFIX, quiet, { tickMs: 500, ...options });
-  c.start();
+  await c.start();
   stops.push(() => c.stop());
   return c;
+}
+
+/** A user's start of the job, as the API makes it: the session's id comes back. */
+export async function startJob(jobId: string): Promise<SessionId> {
+  const start = await new Runs(db).startBackup({ jobId, trigger: 'user', triggeredBy: 'test' });
+  if (!start.started) throw new Error(`the job did not start: ${start.reason}`);
+  return start.sessionId;
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
@@ -103,10 +110,6 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-export async function sessionOf(jobId: string) {
-  return waitFor('a session', () => db.session.findFirst({ where: { jobId }, orderBy: { startedAt: 'desc' } }));
 }
 
 export async function ended(sessionId: string, timeoutMs?: number) {

@@ -1,11 +1,22 @@
-/** Branded identifiers: a `VmId` cannot be passed where a `RepositoryId` is expected. */
-declare const brand: unique symbol;
-export type Brand<T, B extends string> = T & { readonly [brand]: B };
+import { z } from 'zod';
 
-export type UserId = Brand<string, 'UserId'>;
-export type VmId = Brand<string, 'VmId'>;
-export type RepositoryId = Brand<string, 'RepositoryId'>;
-export type MoverId = Brand<string, 'MoverId'>;
-export type JobId = Brand<string, 'JobId'>;
-export type SessionId = Brand<string, 'SessionId'>;
-export type TaskId = Brand<string, 'TaskId'>;
+/**
+ * Branded identifiers: a `SessionId` cannot be passed where a `TaskId` is expected. Each is
+ * a UUID parsed by its schema where it enters (an API path, a queue payload); rows read
+ * from the database are branded by the repository that reads them.
+ */
+export const userIdSchema = z.uuid().brand<'UserId'>();
+export const vmIdSchema = z.uuid().brand<'VmId'>();
+export const repositoryIdSchema = z.uuid().brand<'RepositoryId'>();
+export const moverIdSchema = z.uuid().brand<'MoverId'>();
+export const jobIdSchema = z.uuid().brand<'JobId'>();
+export const sessionIdSchema = z.uuid().brand<'SessionId'>();
+export const taskIdSchema = z.uuid().brand<'TaskId'>();
+
+export type UserId = z.infer<typeof userIdSchema>;
+export type VmId = z.infer<typeof vmIdSchema>;
+export type RepositoryId = z.infer<typeof repositoryIdSchema>;
+export type MoverId = z.infer<typeof moverIdSchema>;
+export type JobId = z.infer<typeof jobIdSchema>;
+export type SessionId = z.infer<typeof sessionIdSchema>;
+export type TaskId = z.infer<typeof taskIdSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planRun, rollUp, type InventoryVm, type RunStatus } from './plan-run.js';
+import { planRun, type InventoryVm } from './plan-run.js';
 
 const vm = (id: string, name: string, over: Partial<InventoryVm> = {}): InventoryVm => ({
   id,
@@ -67,22 +67,5 @@ describe('planRun', () => {
   it('narrows a retry or Quick backup to the given VMs', () => {
     const plan = planRun([{ type: 'pattern', pattern: '*' }], inventory, ['2']);
     expect(plan.tasks.map((t) => t.diskName)).toEqual(['vda', 'vdb']);
-  });
-});
-
-describe('rollUp', () => {
-  const table: [RunStatus[], number, RunStatus][] = [
-    [['success', 'success'], 0, 'success'],
-    [['success', 'warning'], 0, 'warning'],
-    [['success', 'failed', 'warning'], 0, 'failed'],
-    [['success', 'running'], 0, 'running'],
-    [['pending', 'success'], 0, 'pending'],
-    [['success', 'interrupted'], 0, 'interrupted'],
-    [['cancelled', 'success'], 0, 'cancelled'],
-    [['success'], 1, 'warning'],
-    [[], 0, 'failed'],
-  ];
-  it.each(table)('%j with %i session warnings → %s', (tasks, warnings, expected) => {
-    expect(rollUp(tasks, warnings)).toBe(expected);
   });
 });

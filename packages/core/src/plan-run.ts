@@ -55,21 +55,3 @@ export function planRun(objects: readonly JobObject[], vms: readonly InventoryVm
   }
   return { tasks, warnings };
 }
-
-export type RunStatus = 'pending' | 'running' | 'success' | 'warning' | 'failed' | 'cancelled' | 'interrupted';
-
-const FINAL: readonly RunStatus[] = ['success', 'warning', 'failed', 'cancelled', 'interrupted'];
-export const isFinal = (status: RunStatus) => FINAL.includes(status);
-
-/**
- * A session's result from its tasks' (house style 6): still running while any task is not
- * final; else the worst of them — failed over interrupted over cancelled over warning over
- * success. A session with warnings of its own (e.g. an object that resolved to nothing)
- * is at best a warning; one with no task at all has failed.
- */
-export function rollUp(tasks: readonly RunStatus[], sessionWarnings = 0): RunStatus {
-  if (tasks.some((t) => !isFinal(t))) return tasks.some((t) => t === 'running') ? 'running' : 'pending';
-  if (tasks.length === 0) return 'failed';
-  for (const status of ['failed', 'interrupted', 'cancelled', 'warning'] as const) if (tasks.includes(status)) return status;
-  return sessionWarnings > 0 ? 'warning' : 'success';
-}

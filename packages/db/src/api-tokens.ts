@@ -18,7 +18,7 @@ export const apiTokenSelect = {
   revokedAt: true,
 } as const;
 
-export class ApiTokenRepository {
+export class ApiTokens {
   constructor(private readonly db: Db) {}
 
   /** Returns the token itself once; only its hash is stored. */

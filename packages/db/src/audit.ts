@@ -11,7 +11,7 @@ export type AuditEntry = {
   ip?: string | null;
 };
 
-export class AuditRepository {
+export class AuditTrail {
   constructor(private readonly db: Db) {}
 
   record(entry: AuditEntry) {

@@ -1,11 +1,29 @@
+import { posix } from 'node:path';
+import { parseColumn, pointDisksSchema, verifyResultSchema } from '@strongbox/core';
 import type { Db } from './client.js';
 import { AppError, isUniqueViolation } from './errors.js';
+import type { Prisma } from './generated/client.js';
 
-export class BackupRepositoryRepository {
+/** One spelling per folder (`/srv/b/`, `/srv//b` and `/srv/b` are one store), so that the unique index on the path means one store. */
+export const normalizeRepositoryPath = (path: string) => posix.normalize(path).replace(/(.)\/+$/, '$1');
+
+type Row = Prisma.BackupRepositoryGetPayload<true>;
+
+/** A row with its JSON column parsed. */
+const read = (row: Row) => ({ ...row, lastVerifyResult: parseColumn(verifyResultSchema, row.lastVerifyResult, 'BackupRepository.lastVerifyResult') });
+export type BackupRepositoryRow = ReturnType<typeof read>;
+
+/** Backup repositories: where each store is, its limits and its health check. */
+export class BackupRepositories {
   constructor(private readonly db: Db) {}
 
-  list() {
-    return this.db.repository.findMany({ orderBy: { name: 'asc' } });
+  async list(): Promise<BackupRepositoryRow[]> {
+    return (await this.db.backupRepository.findMany({ orderBy: { name: 'asc' } })).map(read);
+  }
+
+  async byId(id: string): Promise<BackupRepositoryRow | null> {
+    const row = await this.db.backupRepository.findUnique({ where: { id } });
+    return row ? read(row) : null;
   }
 
   /** Restore points and the bytes their disks added to the store, per repository. */
@@ -15,12 +33,13 @@ export class BackupRepositoryRepository {
     for (const row of rows) {
       const u = usage.get(row.repositoryId) ?? { points: 0, storedBytes: 0 };
       u.points++;
-      for (const d of (row.disks ?? []) as { storedBytes?: number }[]) u.storedBytes += d.storedBytes ?? 0;
+      for (const d of parseColumn(pointDisksSchema, row.disks, 'RestorePoint.disks') ?? []) u.storedBytes += d.storedBytes;
       usage.set(row.repositoryId, u);
     }
     return usage;
   }
 
+  /** The path is unique in the database: of two creates at once with one path, one wins and the other is told which field. */
   async create(input: {
     name: string;
     path: string;
@@ -29,14 +48,15 @@ export class BackupRepositoryRepository {
     writeRateLimit: bigint | null;
     verifyEveryDays: number;
   }) {
-    if (await this.db.repository.findFirst({ where: { path: input.path }, select: { id: true } })) {
-      throw new AppError('BAD_REQUEST', 'another repository already uses this path', { fields: [{ field: 'path', message: 'already a repository' }] });
-    }
+    const path = normalizeRepositoryPath(input.path);
     try {
-      return await this.db.repository.create({ data: { ...input, kind: 'local' } });
+      return read(await this.db.backupRepository.create({ data: { ...input, path, kind: 'local' } }));
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AppError('CONFLICT', `a repository named "${input.name}" already exists`, { field: 'name' });
-      throw error;
+      if (!isUniqueViolation(error)) throw error;
+      if (await this.db.backupRepository.count({ where: { path } })) {
+        throw new AppError('BAD_REQUEST', 'another repository already uses this path', { fields: [{ field: 'path', message: 'already a repository' }] });
+      }
+      throw new AppError('CONFLICT', `a repository named "${input.name}" already exists`, { field: 'name' });
     }
   }
 
@@ -45,21 +65,29 @@ export class BackupRepositoryRepository {
     version: number,
     changes: { name?: string; maxConcurrentTasks?: number; readRateLimit?: bigint | null; writeRateLimit?: bigint | null; verifyEveryDays?: number },
   ) {
-    const { count } = await this.db.repository.updateMany({ where: { id, version }, data: { ...changes, version: { increment: 1 } } });
+    const { count } = await this.db.backupRepository.updateMany({ where: { id, version }, data: { ...changes, version: { increment: 1 } } });
     if (count === 0) {
-      if (!(await this.db.repository.count({ where: { id } }))) throw new AppError('NOT_FOUND', 'no such repository');
+      if (!(await this.db.backupRepository.count({ where: { id } }))) throw new AppError('NOT_FOUND', 'no such repository');
       throw new AppError('CONFLICT', 'the repository was changed by someone else; reload and try again');
     }
-    return this.db.repository.findUniqueOrThrow({ where: { id } });
+    return read(await this.db.backupRepository.findUniqueOrThrow({ where: { id } }));
+  }
+
+  /** A health check's outcome, kept on the repository for its list and its next due date. */
+  async recordVerify(id: string, at: Date, result: { chunksChecked: number; bad: number }) {
+    await this.db.backupRepository.updateMany({ where: { id }, data: { lastVerifiedAt: at, lastVerifyResult: result } });
   }
 
   /** Only a repository no job writes to and that holds no restore point; its folder stays. */
   async delete(id: string) {
-    const row = await this.db.repository.findUnique({ where: { id }, select: { isDefault: true, _count: { select: { jobs: true, restorePoints: true } } } });
+    const row = await this.db.backupRepository.findUnique({
+      where: { id },
+      select: { isDefault: true, _count: { select: { jobs: true, restorePoints: true } } },
+    });
     if (!row) throw new AppError('NOT_FOUND', 'no such repository');
     if (row._count.jobs > 0) throw new AppError('CONFLICT', `${row._count.jobs} job(s) write to this repository`);
     if (row._count.restorePoints > 0) throw new AppError('CONFLICT', `the repository holds ${row._count.restorePoints} restore point(s)`);
-    await this.db.repository.delete({ where: { id } });
+    await this.db.backupRepository.delete({ where: { id } });
   }
 
   /**
@@ -67,11 +95,11 @@ export class BackupRepositoryRepository {
    * path start-up chose; a later start with the same data keeps it as it is.
    */
   async ensureDefault(path: string) {
-    const existing = await this.db.repository.findFirst({ where: { isDefault: true } });
-    if (existing) return { repository: existing, created: false };
-    const repository = await this.db.repository.create({
-      data: { name: 'Default Backup Repository', kind: 'local', path, isDefault: true },
+    const existing = await this.db.backupRepository.findFirst({ where: { isDefault: true } });
+    if (existing) return { repository: read(existing), created: false };
+    const repository = await this.db.backupRepository.create({
+      data: { name: 'Default Backup Repository', kind: 'local', path: normalizeRepositoryPath(path), isDefault: true },
     });
-    return { repository, created: true };
+    return { repository: read(repository), created: true };
   }
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { PrismaClient } from './generated/client.js';
-import { BackupRepositoryRepository } from './backup-repositories.js';
-import { AuditRepository } from './audit.js';
-import { UserRepository } from './users.js';
+import { BackupRepositories } from './backup-repositories.js';
+import { AuditTrail } from './audit.js';
+import { Users } from './users.js';
 
 export type BootstrapResult = {
   admin: { email: string; created: boolean; generatedPassword: string | null };
@@ -19,7 +19,7 @@ export async function bootstrap(
   db: PrismaClient,
   input: { adminEmail: string; adminPassword?: string | undefined; repositoryPath: string },
 ): Promise<BootstrapResult> {
-  const users = new UserRepository(db);
+  const users = new Users(db);
   let admin: BootstrapResult['admin'] = { email: input.adminEmail, created: false, generatedPassword: null };
   if ((await users.count()) === 0) {
     const generated = input.adminPassword ? null : randomBytes(12).toString('base64url');
@@ -30,7 +30,7 @@ export async function bootstrap(
       role: 'Administrator',
       password,
     });
-    await new AuditRepository(db).record({
+    await new AuditTrail(db).record({
       userId: row.id,
       actor: 'system',
       action: 'user.create',
@@ -41,6 +41,6 @@ export async function bootstrap(
     admin = { email: row.email, created: true, generatedPassword: generated };
   }
   await mkdir(input.repositoryPath, { recursive: true });
-  const { repository, created } = await new BackupRepositoryRepository(db).ensureDefault(input.repositoryPath);
+  const { repository, created } = await new BackupRepositories(db).ensureDefault(input.repositoryPath);
   return { admin, repository: { path: repository.path, created } };
 }

@@ -16,12 +16,23 @@ export function prisma(): PrismaClient {
   return holder.__strongboxPrisma;
 }
 
-/** One named transaction helper (house style 3): the name shows up in errors. */
+/** Long enough for a scheduler round or a run's close; a transaction is never held across I/O of another system. */
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
+
+/** One named transaction helper: the name shows up in errors. */
 export async function transaction<T>(name: string, fn: (tx: Prisma.TransactionClient) => Promise<T>, client: PrismaClient = prisma()): Promise<T> {
   try {
-    return await client.$transaction(fn);
+    return await client.$transaction(fn, TRANSACTION_OPTIONS);
   } catch (error) {
     if (error instanceof Error) error.message = `[transaction ${name}] ${error.message}`;
     throw error;
   }
 }
+
+/** `fn` in a transaction of its own, or in the caller's when `db` already is one. */
+export function inTransaction<T>(db: Db, name: string, fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  return isClient(db) ? transaction(name, fn, db) : fn(db);
+}
+
+/** The client itself, not a transaction of it. */
+export const isClient = (db: Db): db is PrismaClient => '$transaction' in db;

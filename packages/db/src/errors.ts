@@ -1,13 +1,15 @@
-/** A domain error with a code the API maps to a status (house style 8, 13). */
+import { CodedError } from '@strongbox/core';
+
 export type ErrorCode = 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'RATE_LIMITED' | 'UNAVAILABLE' | 'INTERNAL';
 
-export class AppError extends Error {
+/** A domain error with a code the API maps to an HTTP status, and a message for the caller. */
+export class AppError extends CodedError<ErrorCode> {
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

@@ -25,7 +25,7 @@ export const connectionSelect = {
   _count: { select: { vms: { where: { removed: false } }, hosts: true } },
 } as const;
 
-export class InventoryRepository {
+export class Inventory {
   constructor(private readonly db: Db) {}
 
   listConnections() {

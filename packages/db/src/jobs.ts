@@ -1,4 +1,14 @@
-import { jobOptionsSchema, type JobSpec } from '@strongbox/core';
+import { z } from 'zod';
+import {
+  jobObjectSchema,
+  jobOptionsSchema,
+  jobRetentionSchema,
+  jobRetriesSchema,
+  jobWindowSchema,
+  parseColumn,
+  scheduleSchema,
+  type JobSpec,
+} from '@strongbox/core';
 import type { Db } from './client.js';
 import { AppError, isUniqueViolation } from './errors.js';
 import type { Prisma } from './generated/client.js';
@@ -41,9 +51,16 @@ function columns(spec: JobSpec) {
 
 export type JobRow = Prisma.BackupJobGetPayload<{ select: typeof jobSelect }>;
 
-/** The definition back from its row, in the shape it was saved in. */
+const storedSchedule = z.object({ schedule: scheduleSchema, window: jobWindowSchema.nullable(), retries: jobRetriesSchema });
+const storedObjects = z.array(jobObjectSchema);
+
+/**
+ * The definition back from its row, each JSON column parsed with its schema: options added
+ * since the job was saved read as their defaults, and a column of another shape is an
+ * error here rather than a surprise later.
+ */
 export function specOf(row: JobRow): JobSpec {
-  const when = row.schedule as unknown as Pick<JobSpec, 'schedule' | 'window' | 'retries'>;
+  const when = parseColumn(storedSchedule, row.schedule, 'BackupJob.schedule')!;
   return {
     name: row.name,
     description: row.description,
@@ -51,10 +68,9 @@ export function specOf(row: JobRow): JobSpec {
     connectionId: row.connectionId,
     repositoryId: row.repositoryId,
     timeZone: row.timeZone,
-    objects: row.objects as JobSpec['objects'],
-    // Parsed, so that options added since the job was saved read as their defaults.
-    options: jobOptionsSchema.parse(row.options),
-    retention: row.retention as JobSpec['retention'],
+    objects: parseColumn(storedObjects, row.objects, 'BackupJob.objects')!,
+    options: parseColumn(jobOptionsSchema, row.options, 'BackupJob.options')!,
+    retention: parseColumn(jobRetentionSchema, row.retention, 'BackupJob.retention')!,
     schedule: when.schedule,
     window: when.window,
     retries: when.retries,
@@ -66,7 +82,7 @@ function conflictOnName(error: unknown, name: string): never {
   throw error;
 }
 
-export class JobRepository {
+export class BackupJobs {
   constructor(private readonly db: Db) {}
 
   async page(page: number, perPage: number) {

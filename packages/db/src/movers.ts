@@ -16,7 +16,7 @@ export type MoverRegistration = {
  */
 export const MOVER_OFFLINE_AFTER_MS = 40_000;
 
-export class MoverRepository {
+export class Movers {
   constructor(private readonly db: Db) {}
 
   /** Registers or re-registers a mover by name; an admin's task limit is kept. */
@@ -37,6 +37,17 @@ export class MoverRepository {
 
   heartbeat(id: string) {
     return this.db.mover.update({ where: { id }, data: { lastHeartbeatAt: new Date() } });
+  }
+
+  /** The stores this mover found at their repositories' paths, as of `at`: maintenance goes only to movers that see the store. */
+  seesRepositories(id: string, repositoryIds: readonly string[], at = new Date()) {
+    return this.db.mover.update({ where: { id }, data: { repositoryIds: [...repositoryIds], repositoriesSeenAt: at } });
+  }
+
+  /** A store this mover just opened (or made, on a first backup) is one it sees, from now on. */
+  async seesRepository(id: string, repositoryId: string): Promise<void> {
+    await this.db
+      .$executeRaw`UPDATE "Mover" SET "repositoryIds" = array_append("repositoryIds", ${repositoryId}::uuid) WHERE id = ${id}::uuid AND NOT (${repositoryId}::uuid = ANY("repositoryIds"))`;
   }
 
   /** An administrator's change (task limit, enabled); `version` is the one they saw. */

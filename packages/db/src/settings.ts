@@ -1,14 +1,17 @@
+import { z } from 'zod';
+import { parseColumn } from '@strongbox/core';
 import type { Db } from './client.js';
 import { AppError } from './errors.js';
 import type { Prisma } from './generated/client.js';
 
-/** Key → JSON value rows with optimistic concurrency (house style 9). */
-export class SettingRepository {
+/** Key → JSON value rows with optimistic concurrency: a save names the version it edited. */
+export class Settings {
   constructor(private readonly db: Db) {}
 
-  async get<T>(key: string): Promise<{ value: T; version: number } | null> {
+  /** The value parsed with its schema (a value saved before a field was added reads with its default). */
+  async get<S extends z.ZodType>(key: string, schema: S): Promise<{ value: z.infer<S>; version: number } | null> {
     const row = await this.db.setting.findUnique({ where: { key } });
-    return row ? { value: row.value as T, version: row.version } : null;
+    return row ? { value: parseColumn(schema, row.value, `Setting ${key}`) as z.infer<S>, version: row.version } : null;
   }
 
   /** `version` is what the editor saw: 0 for a setting that did not exist yet. */
@@ -26,4 +29,5 @@ export class SettingRepository {
 
 /** Global processing mode of the resource scheduler (Veeam's parallel processing switch). */
 export const PROCESSING_SETTING_KEY = 'processing';
-export type ProcessingSetting = { mode: 'parallel' | 'sequential' };
+export const processingSettingSchema = z.object({ mode: z.enum(['parallel', 'sequential']) });
+export type ProcessingSetting = z.infer<typeof processingSettingSchema>;

@@ -1,6 +1,7 @@
 import type { Role } from '@strongbox/core';
-import type { Db } from './client.js';
+import { inTransaction, type Db } from './client.js';
 import { AppError, isUniqueViolation } from './errors.js';
+import { Logins } from './logins.js';
 import { hashPassword } from './passwords.js';
 
 export const userSelect = {
@@ -25,7 +26,7 @@ export type UserRow = {
   version: number;
 };
 
-export class UserRepository {
+export class Users {
   constructor(private readonly db: Db) {}
 
   list(): Promise<UserRow[]> {
@@ -93,6 +94,53 @@ export class UserRepository {
 
   countActiveAdministrators(): Promise<number> {
     return this.db.user.count({ where: { role: 'Administrator', disabled: false } });
+  }
+
+  /**
+   * The active administrators, locked until the transaction ends: of two changes that
+   * would each leave one administrator (two admins demoting each other at once), the
+   * second waits for the first and then counts what it left.
+   */
+  private async lockActiveAdministrators(): Promise<string[]> {
+    const rows = await this.db.$queryRaw<{ id: string }[]>`SELECT id FROM "User" WHERE role = 'Administrator' AND disabled = false FOR UPDATE`;
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * An edit by `actorId` that cannot lock the console out: no one removes their own
+   * administrator rights, and the last active administrator stays one. A disabled user or
+   * a new password ends that user's logins, in the same transaction.
+   */
+  updateChecked(actorId: string, id: string, input: { version: number; name?: string; role?: Role; disabled?: boolean; password?: string }): Promise<UserRow> {
+    return inTransaction(this.db, 'users.update', async (tx) => {
+      const users = new Users(tx);
+      const target = await users.byId(id);
+      if (!target) throw new AppError('NOT_FOUND', 'no such user');
+      const losesAdmin =
+        target.role === 'Administrator' && !target.disabled && ((input.role !== undefined && input.role !== 'Administrator') || input.disabled === true);
+      if (losesAdmin && target.id === actorId) {
+        throw new AppError('BAD_REQUEST', 'you cannot remove your own administrator rights', { field: input.role !== undefined ? 'role' : 'disabled' });
+      }
+      if (losesAdmin && (await users.lockActiveAdministrators()).length <= 1) throw new AppError('BAD_REQUEST', 'the last active administrator must stay one');
+      const row = await users.update(id, input.version, input);
+      if (input.disabled === true || input.password !== undefined) await new Logins(tx).revokeAllForUser(id);
+      return row;
+    });
+  }
+
+  /** A delete with the same two rules. */
+  async deleteChecked(actorId: string, id: string): Promise<UserRow> {
+    if (id === actorId) throw new AppError('BAD_REQUEST', 'you cannot delete yourself');
+    return inTransaction(this.db, 'users.delete', async (tx) => {
+      const users = new Users(tx);
+      const target = await users.byId(id);
+      if (!target) throw new AppError('NOT_FOUND', 'no such user');
+      if (target.role === 'Administrator' && !target.disabled && (await users.lockActiveAdministrators()).length <= 1) {
+        throw new AppError('BAD_REQUEST', 'the last active administrator cannot be deleted');
+      }
+      await users.delete(id);
+      return target;
+    });
   }
 
   recordLogin(id: string): Promise<unknown> {

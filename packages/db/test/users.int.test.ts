@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ApiTokenRepository, AppError, bootstrap, createPrismaClient, UserRepository, UserSessionRepository, verifyPassword } from '../src/index.js';
+import { ApiTokens, AppError, bootstrap, createPrismaClient, Users, Logins, verifyPassword } from '../src/index.js';
 import { applyMigrations } from '../src/migrate.js';
 import { dropDatabase, env, scratchDatabaseUrl } from './helpers.js';
 
@@ -22,8 +22,8 @@ async function code(promise: Promise<unknown>): Promise<string> {
   return 'no error';
 }
 
-describe('UserRepository', () => {
-  const users = new UserRepository(db);
+describe('Users', () => {
+  const users = new Users(db);
 
   it('stores an argon2id hash, never the password', async () => {
     const row = await users.create({ email: email('Hash'), name: 'H', role: 'Viewer', password: 'a-long-password-1' });
@@ -52,10 +52,10 @@ describe('UserRepository', () => {
   });
 });
 
-describe('ApiTokenRepository', () => {
+describe('ApiTokens', () => {
   it('authenticates a token by its hash until it is revoked or expires', async () => {
-    const user = await new UserRepository(db).create({ email: email('tok'), name: 'T', role: 'BackupOperator', password: 'a-long-password-1' });
-    const tokens = new ApiTokenRepository(db);
+    const user = await new Users(db).create({ email: email('tok'), name: 'T', role: 'BackupOperator', password: 'a-long-password-1' });
+    const tokens = new ApiTokens(db);
     const { token, row } = await tokens.create(user.id, 'cli', null);
     expect(row.prefix).toBe(token.slice(0, 12));
     expect((await tokens.authenticate(token))!.user.role).toBe('BackupOperator');
@@ -70,21 +70,21 @@ describe('ApiTokenRepository', () => {
   });
 
   it('does not let one user revoke another user\u2019s token', async () => {
-    const users = new UserRepository(db);
+    const users = new Users(db);
     const a = await users.create({ email: email('a'), name: 'A', role: 'Viewer', password: 'a-long-password-1' });
     const b = await users.create({ email: email('b'), name: 'B', role: 'Viewer', password: 'a-long-password-1' });
-    const tokens = new ApiTokenRepository(db);
+    const tokens = new ApiTokens(db);
     const { token, row } = await tokens.create(a.id, 'mine', null);
     expect(await code(tokens.revoke(row.id, b.id))).toBe('NOT_FOUND');
     expect(await tokens.authenticate(token)).not.toBeNull();
   });
 });
 
-describe('UserSessionRepository', () => {
+describe('Logins', () => {
   it('ends a login when it is revoked or its user is disabled', async () => {
-    const users = new UserRepository(db);
+    const users = new Users(db);
     const user = await users.create({ email: email('sess'), name: 'S', role: 'Viewer', password: 'a-long-password-1' });
-    const sessions = new UserSessionRepository(db);
+    const sessions = new Logins(db);
     const one = await sessions.create({ userId: user.id, ttlSeconds: 60 });
     const two = await sessions.create({ userId: user.id, ttlSeconds: 60 });
     expect(await sessions.active(one.id)).not.toBeNull();
@@ -96,8 +96,8 @@ describe('UserSessionRepository', () => {
   });
 
   it('treats an expired login as ended', async () => {
-    const user = await new UserRepository(db).create({ email: email('exp'), name: 'E', role: 'Viewer', password: 'a-long-password-1' });
-    const sessions = new UserSessionRepository(db);
+    const user = await new Users(db).create({ email: email('exp'), name: 'E', role: 'Viewer', password: 'a-long-password-1' });
+    const sessions = new Logins(db);
     const login = await sessions.create({ userId: user.id, ttlSeconds: -1 });
     expect(await sessions.active(login.id)).toBeNull();
   });
@@ -113,7 +113,7 @@ describe('bootstrap', () => {
       const first = await bootstrap(fresh, { adminEmail: 'Admin@Example.test', repositoryPath: path });
       expect(first.admin).toMatchObject({ email: 'admin@example.test', created: true });
       expect(first.admin.generatedPassword).toMatch(/^[\w-]{16}$/);
-      const login = await new UserRepository(fresh).forLogin('admin@example.test');
+      const login = await new Users(fresh).forLogin('admin@example.test');
       expect(login!.role).toBe('Administrator');
       expect(await verifyPassword(login!.passwordHash, first.admin.generatedPassword!)).toBe(true);
       expect(existsSync(path)).toBe(true);
@@ -121,7 +121,7 @@ describe('bootstrap', () => {
       const second = await bootstrap(fresh, { adminEmail: 'other@example.test', adminPassword: 'another-password', repositoryPath: `${path}-2` });
       expect(second.admin).toMatchObject({ created: false, generatedPassword: null });
       expect(second.repository).toEqual({ path, created: false });
-      expect(await new UserRepository(fresh).count()).toBe(1);
+      expect(await new Users(fresh).count()).toBe(1);
     } finally {
       await fresh.$disconnect();
       await dropDatabase(scratch.name);

@@ -16,7 +16,8 @@ export type RepositoryErrorCode =
   | 'DISK_NOT_FOUND'
   | 'DISK_EXISTS'
   | 'BAD_ARGUMENT'
-  | 'CHUNK_BAD';
+  | 'CHUNK_BAD'
+  | 'CANCELLED';
 
 export class RepositoryError extends Error {
   constructor(

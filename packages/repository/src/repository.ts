@@ -11,7 +11,7 @@ import { PointReader } from './point-reader.js';
 import { PointWriter, type BeginPointOptions } from './point-writer.js';
 import { readManifest, scanPoints, type PointScan } from './points.js';
 import type { BlockSize, GcReport, PointSummary, RepositoryStats, VerifyReport } from './types.js';
-import { verifyPoints } from './verify.js';
+import { verifyPoints, type VerifyOptions } from './verify.js';
 
 /** strongbox.json; FORMAT.md "strongbox.json" describes every field. */
 export type RepositoryConfig = {
@@ -100,15 +100,16 @@ export class Repository {
       return await Repository.create(path, opts);
     } catch (e) {
       // Someone else's strongbox.json came first: that repository is the one to open.
-      if (e instanceof RepositoryError && e.code === 'REPO_EXISTS' && (await Repository.hasConfig(path))) return Repository.open(path);
+      if (e instanceof RepositoryError && e.code === 'REPO_EXISTS' && (await Repository.existsAt(path))) return Repository.open(path);
       throw e;
     }
   }
 
-  private static async hasConfig(path: string): Promise<boolean> {
+  /** Whether a repository's strongbox.json is at `path` (absent and unreadable alike: no). */
+  static async existsAt(path: string): Promise<boolean> {
     return stat(join(resolve(path), REPO_FILE)).then(
       () => true,
-      () => false, // absent or unreadable: the caller's own error says more than this would
+      () => false, // absent or unreadable: a caller that must know why opens it and gets the error
     );
   }
 
@@ -174,7 +175,7 @@ export class Repository {
     }
   }
 
-  verify(opts: { pointIds?: string[]; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+  verify(opts: VerifyOptions = {}): Promise<VerifyReport> {
     return verifyPoints(this.path, opts);
   }
 

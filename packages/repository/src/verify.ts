@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ChunkPool, transferable } from './chunk-pool.js';
 import { ChunkStore } from './chunk-store.js';
 import { maxChunkBytes } from './codec/chunk-codec.mjs';
-import { errnoOf, ioError } from './errors.js';
+import { RepositoryError, errnoOf, ioError } from './errors.js';
 import { digestAt } from './index-file.js';
 import { badDir } from './point-writer.js';
 import { readManifest, readPointIndexes, scanPoints } from './points.js';
@@ -19,7 +19,16 @@ const CONCURRENCY = 4;
  * SHA-256. A bad or missing chunk is reported with the points and disk ranges it breaks
  * and marked in gc/bad/, so the next backup that reads the same block writes it again.
  */
-export async function verifyPoints(root: string, opts: { pointIds?: string[]; onProgress?: (done: number, total: number) => void }): Promise<VerifyReport> {
+export type VerifyOptions = {
+  pointIds?: string[];
+  onProgress?: (done: number, total: number) => void;
+  /** Awaited before each chunk read is decoded, with its size: a caller's read-rate limit. */
+  pace?: (bytes: number) => Promise<unknown>;
+  /** Ends the check between chunks, with `CANCELLED`; nothing is marked. */
+  signal?: AbortSignal;
+};
+
+export async function verifyPoints(root: string, opts: VerifyOptions): Promise<VerifyReport> {
   const points: PointManifest[] = opts.pointIds ? await Promise.all(opts.pointIds.map((id) => readManifest(root, id))) : (await scanPoints(root)).points;
   const disks: DiskRef[][] = points.map((p) => p.disks.map((d) => ({ name: d.name, size: d.size, blockSize: d.blockSize })));
   const refs = new Map<string, Ref[]>();
@@ -52,7 +61,10 @@ export async function verifyPoints(root: string, opts: { pointIds?: string[]; on
     const queue = [...refs.keys()];
     const lane = async (k: number) => {
       for (let hex = queue.pop(); hex !== undefined; hex = queue.pop()) {
+        if (opts.signal?.aborted)
+          throw new RepositoryError('CANCELLED', `verify was stopped: ${String((opts.signal.reason as Error | undefined)?.message ?? 'aborted')}`);
         const n = await store.read(hex, files[k]!);
+        if (n !== null) await opts.pace?.(n);
         if (n === null) {
           bad.push({ hex, problem: 'missing' });
         } else {

@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { z, ZodError, type ZodType } from 'zod';
 import { can, isRole, type Permission } from '@strongbox/core';
-import { ApiTokenRepository, AppError, AuditRepository, prisma, type ErrorCode } from '@strongbox/db';
+import { ApiTokens, AppError, AuditTrail, prisma, type ErrorCode } from '@strongbox/db';
 import { clientIp, currentUser, type Actor } from './auth';
 
 /** One code → status map for every API error (house style 8). */
@@ -34,7 +34,7 @@ async function authenticate(req: NextRequest): Promise<Actor | null> {
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) return null;
-    const row = await new ApiTokenRepository(prisma()).authenticate(match[1]!);
+    const row = await new ApiTokens(prisma()).authenticate(match[1]!);
     if (!row || !isRole(row.user.role)) return null;
     return {
       userId: row.user.id,
@@ -87,7 +87,7 @@ export function apiRoute<S extends ZodType | undefined, P extends Params = Param
       const ip = clientIp(req.headers);
       const params = (await context.params) ?? ({} as P);
       const audit = (action: string, targetType: string, targetId: string | null, details?: object) =>
-        new AuditRepository(prisma()).record({
+        new AuditTrail(prisma()).record({
           userId: actor.userId,
           actor: actor.via === 'token' ? `${actor.email} (token ${actor.tokenName})` : actor.email,
           action,

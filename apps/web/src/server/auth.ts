@@ -3,7 +3,7 @@ import { getServerSession } from 'next-auth';
 import CredentialsProvider from 'next-auth/providers/credentials';
 import { env } from '@strongbox/config';
 import { isRole, type Role } from '@strongbox/core';
-import { AuditRepository, dummyPasswordHash, prisma, UserRepository, UserSessionRepository, verifyPassword } from '@strongbox/db';
+import { AuditTrail, dummyPasswordHash, prisma, Users, Logins, verifyPassword } from '@strongbox/db';
 import { clearFailedLogins, loginAttemptsExceeded, recordFailedLogin } from './rate-limit';
 
 /** Console logins last a working day; the row in UserSession can end them any time. */
@@ -58,12 +58,12 @@ export function authOptions(): NextAuthOptions {
             throw new Error(`Too many failed attempts. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`);
           }
           const db = prisma();
-          const user = email ? await new UserRepository(db).forLogin(email) : null;
+          const user = email ? await new Users(db).forLogin(email) : null;
           // Verify against a dummy hash for unknown emails: same time, same answer.
           const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
           if (!user || !ok || user.disabled) {
             await recordFailedLogin(ip, email);
-            await new AuditRepository(db).record({
+            await new AuditTrail(db).record({
               userId: user?.id ?? null,
               actor: email || '(empty)',
               action: 'login.failed',
@@ -74,14 +74,14 @@ export function authOptions(): NextAuthOptions {
             throw new Error(LOGIN_REFUSED);
           }
           await clearFailedLogins(ip, email);
-          const login = await new UserSessionRepository(db).create({
+          const login = await new Logins(db).create({
             userId: user.id,
             ttlSeconds: SESSION_TTL_SECONDS,
             ip,
             userAgent: headerValue(req?.headers, 'user-agent') ?? null,
           });
-          await new UserRepository(db).recordLogin(user.id);
-          await new AuditRepository(db).record({
+          await new Users(db).recordLogin(user.id);
+          await new AuditTrail(db).record({
             userId: user.id,
             actor: user.email,
             action: 'login',
@@ -104,7 +104,7 @@ export function authOptions(): NextAuthOptions {
     },
     events: {
       async signOut({ token }) {
-        if (typeof token?.sid === 'string') await new UserSessionRepository(prisma()).revoke(token.sid);
+        if (typeof token?.sid === 'string') await new Logins(prisma()).revoke(token.sid);
       },
     },
   };
@@ -115,7 +115,7 @@ export function authOptions(): NextAuthOptions {
 export async function currentUser(): Promise<Actor | null> {
   const session = (await getServerSession(authOptions())) as { sid?: unknown } | null;
   if (!session || typeof session.sid !== 'string') return null;
-  const sessions = new UserSessionRepository(prisma());
+  const sessions = new Logins(prisma());
   const row = await sessions.active(session.sid);
   if (!row || !isRole(row.user.role)) return null;
   // lastSeenAt is for the sessions list; a minute's precision is plenty.

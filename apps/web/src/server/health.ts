@@ -1,4 +1,4 @@
-import { MoverRepository, prisma } from '@strongbox/db';
+import { Movers, prisma } from '@strongbox/db';
 import { redis } from './redis';
 import type { HealthDto } from './schemas';
 
@@ -23,7 +23,7 @@ export async function checkHealth(): Promise<HealthDto> {
   ]);
   const movers =
     database.status === 'ok'
-      ? (await new MoverRepository(db).list()).map((m) => ({
+      ? (await new Movers(db).list()).map((m) => ({
           name: m.name,
           hostName: m.hostName,
           site: m.site,

@@ -1,5 +1,5 @@
 import type { JobSpec } from '@strongbox/core';
-import { AppError, JobRepository, prisma, specOf, type Db, type JobRow } from '@strongbox/db';
+import { AppError, BackupJobs, prisma, specOf, type Db, type JobRow } from '@strongbox/db';
 
 type FieldIssue = { field: string; message: string };
 
@@ -11,7 +11,7 @@ export async function referenceIssues(db: Db, spec: JobSpec, selfId?: string): P
   const issues: FieldIssue[] = [];
   const [connection, repository] = await Promise.all([
     db.hypervisorConnection.findUnique({ where: { id: spec.connectionId }, select: { id: true } }),
-    db.repository.findUnique({ where: { id: spec.repositoryId }, select: { id: true } }),
+    db.backupRepository.findUnique({ where: { id: spec.repositoryId }, select: { id: true } }),
   ]);
   if (!connection) issues.push({ field: 'connectionId', message: 'no such hypervisor connection' });
   if (!repository) issues.push({ field: 'repositoryId', message: 'no such repository' });
@@ -45,19 +45,19 @@ async function assertReferences(db: Db, spec: JobSpec, selfId?: string) {
 export async function createJob(spec: JobSpec, userId: string): Promise<JobRow> {
   const db = prisma();
   await assertReferences(db, spec);
-  return new JobRepository(db).create(spec, userId);
+  return new BackupJobs(db).create(spec, userId);
 }
 
 export async function updateJob(id: string, version: number, spec: JobSpec): Promise<JobRow> {
   const db = prisma();
-  if (!(await new JobRepository(db).byId(id))) throw new AppError('NOT_FOUND', 'no such job');
+  if (!(await new BackupJobs(db).byId(id))) throw new AppError('NOT_FOUND', 'no such job');
   await assertReferences(db, spec, id);
-  return new JobRepository(db).update(id, version, spec);
+  return new BackupJobs(db).update(id, version, spec);
 }
 
 /** A copy named "<name> (copy)", "(copy 2)"…, disabled so that it does not run twice the work. */
 export async function cloneJob(id: string, userId: string): Promise<JobRow> {
-  const jobs = new JobRepository(prisma());
+  const jobs = new BackupJobs(prisma());
   const source = await jobs.byId(id);
   if (!source) throw new AppError('NOT_FOUND', 'no such job');
   const spec = specOf(source);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jobUpdateSchema, ROLES } from '@strongbox/core';
+import { jobUpdateSchema, ROLES, sessionIdSchema, type SessionId } from '@strongbox/core';
 import { AppError } from '@strongbox/db';
 import { MIN_PASSWORD_LENGTH } from '@strongbox/db';
 import { smtpSettingsSchema } from '@strongbox/notifications';
@@ -138,6 +138,13 @@ export const createConnectionBody = z
 export function pathId(value: string, what: string): string {
   const parsed = z.uuid().safeParse(value);
   if (!parsed.success) throw new AppError('NOT_FOUND', `no such ${what}`);
+  return parsed.data;
+}
+
+/** A session id from a path: branded, so that it cannot be passed where another id is expected. */
+export function sessionPathId(value: string): SessionId {
+  const parsed = sessionIdSchema.safeParse(value);
+  if (!parsed.success) throw new AppError('NOT_FOUND', 'no such session');
   return parsed.data;
 }
 

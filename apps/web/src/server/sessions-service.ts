@@ -1,28 +1,19 @@
-import { throughputSeries, type Sample } from '@strongbox/core';
-import { RunRepository, type PrismaClient } from '@strongbox/db';
+import { throughputSeries } from '@strongbox/core';
+import { Runs, type PrismaClient, type RunSession, type RunTask } from '@strongbox/db';
 
-type Session = Awaited<ReturnType<RunRepository['get']>>;
-type Task = Session['tasks'][number];
+type Session = Omit<RunSession, 'tasks'> & { tasks: RunTask[] };
+type Task = RunTask;
 
 const num = (n: bigint) => Number(n);
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export type TaskProgressDto = {
-  totalBytes: number;
-  rate: number;
-  etaSeconds: number | null;
-  busy: Record<string, number>;
-  bottleneck: string;
-  throttledMs: number;
-  history?: Sample[];
-};
-
-export function toTaskDto(t: Task) {
-  const progress = (t.progress ?? null) as TaskProgressDto | null;
+export function toTaskDto(t: Task, now = new Date()) {
+  const progress = t.progress;
   const total = progress?.totalBytes ?? num(t.bytesTotal);
   const done = ['success', 'warning'].includes(t.status);
   return {
     id: t.id,
+    unit: t.unit,
     vmId: t.vmId,
     vmName: t.vm?.name ?? null,
     diskName: t.diskName,
@@ -45,17 +36,21 @@ export function toTaskDto(t: Task) {
     startedAt: iso(t.startedAt),
     endedAt: iso(t.endedAt),
     notBefore: iso(t.notBefore),
+    /** Seconds since a disk being read last sent figures (the session page flags a long silence); null when none is being read. */
+    silentSeconds:
+      t.status === 'running' && !t.endedAt && t.lastProgressAt ? Math.max(0, Math.round((now.getTime() - t.lastProgressAt.getTime()) / 1000)) : null,
   };
 }
 
 export function toSessionDto(s: Session, now = new Date()) {
-  const tasks = s.tasks.map(toTaskDto);
+  const tasks = s.tasks.map((t) => toTaskDto(t, now));
   const total = tasks.reduce((n, t) => n + t.bytesTotal, 0);
   const read = tasks.reduce((n, t) => n + (t.percent === 100 ? t.bytesTotal : t.bytesRead), 0);
   return {
     id: s.id,
     kind: s.kind,
     jobId: s.jobId,
+    retryOfSessionId: s.retryOfSessionId,
     name: s.name,
     status: s.status,
     triggeredBy: s.triggeredBy,
@@ -74,8 +69,8 @@ export function toSessionDto(s: Session, now = new Date()) {
 
 /** One session for its page: the list's figures plus its read rate over time (bytes/s), for the chart. */
 export async function sessionDetail(db: PrismaClient, id: string, now = new Date()) {
-  const row = await new RunRepository(db).get(id);
-  const samples = row.tasks.map((t) => ((t.progress ?? null) as TaskProgressDto | null)?.history ?? []);
+  const row = await new Runs(db).get(id);
+  const samples = row.tasks.map((t) => t.progress?.history ?? []);
   return { ...toSessionDto(row, now), throughput: throughputSeries(samples, row.startedAt.getTime(), (row.endedAt ?? now).getTime()) };
 }
 

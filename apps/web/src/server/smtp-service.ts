@@ -1,4 +1,4 @@
-import { AppError, prisma, SettingRepository } from '@strongbox/db';
+import { AppError, prisma, Settings } from '@strongbox/db';
 import { MailError, sendMail, SMTP_SETTING_KEY, smtpSettingsSchema, type SmtpSettings } from '@strongbox/notifications';
 
 /** What the API shows: never the password, only whether one is set. */
@@ -9,7 +9,7 @@ export function smtpView(stored: { value: SmtpSettings; version: number } | null
 }
 
 export async function loadSmtp() {
-  return new SettingRepository(prisma()).get<SmtpSettings>(SMTP_SETTING_KEY);
+  return new Settings(prisma()).get(SMTP_SETTING_KEY, smtpSettingsSchema);
 }
 
 /**
@@ -21,7 +21,7 @@ export async function saveSmtp(input: SmtpSettings & { version: number }) {
   const current = await loadSmtp();
   const password = next.password === undefined ? current?.value.password : next.password || undefined;
   const value = smtpSettingsSchema.parse({ ...next, ...(password ? { password } : { password: undefined }) });
-  const settings = new SettingRepository(prisma());
+  const settings = new Settings(prisma());
   const saved = await settings.save(SMTP_SETTING_KEY, JSON.parse(JSON.stringify(value)), version);
   return { value, version: saved };
 }

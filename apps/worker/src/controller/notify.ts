@@ -1,6 +1,6 @@
 import { notifySwitch } from '@strongbox/core';
-import { jobSelect, SettingRepository, specOf, type PrismaClient } from '@strongbox/db';
-import { sendMail, SMTP_SETTING_KEY, type SmtpSettings } from '@strongbox/notifications';
+import { jobSelect, Runs, Settings, specOf, type PrismaClient } from '@strongbox/db';
+import { sendMail, SMTP_SETTING_KEY, smtpSettingsSchema } from '@strongbox/notifications';
 
 const STATUS_WORD: Record<string, string> = { success: 'Success', warning: 'Warning', failed: 'Failed', cancelled: 'Stopped', interrupted: 'Interrupted' };
 
@@ -25,7 +25,7 @@ export async function notifySession(db: PrismaClient, sessionId: string, publicU
   });
   if (!session) return { sent: false, reason: 'no such session' };
   if (session.notifiedAt) return { sent: false, reason: 'already sent' };
-  const smtp = (await new SettingRepository(db).get<SmtpSettings>(SMTP_SETTING_KEY))?.value;
+  const smtp = (await new Settings(db).get(SMTP_SETTING_KEY, smtpSettingsSchema))?.value;
   if (!smtp?.enabled) return { sent: false, reason: 'notifications are off' };
   const notify = session.job ? specOf(session.job).options.notify : null;
   if (notify && !notify[notifySwitch(session.status)]) return { sent: false, reason: `the job does not send on ${session.status}` };
@@ -46,6 +46,6 @@ export async function notifySession(db: PrismaClient, sessionId: string, publicU
     `${publicUrl}/sessions/${sessionId}`,
   ].join('\n');
   await sendMail(smtp, { to, subject: `[Strongbox] ${word}: ${session.name}`, text });
-  await db.session.update({ where: { id: sessionId }, data: { notifiedAt: new Date() } });
+  await new Runs(db).markNotified(sessionId);
   return { sent: true };
 }

@@ -1,15 +1,8 @@
-import { InventoryRepository, type PrismaClient, type ScannedVm } from '@strongbox/db';
-import { HypervisorError, LibvirtConnector, type HypervisorConnector } from '@strongbox/hypervisors';
+import { messageOf } from '@strongbox/core';
+import { Inventory, type PrismaClient, type ScannedVm } from '@strongbox/db';
+import { connectionUri, HypervisorError, LibvirtConnector, type HypervisorConnector } from '@strongbox/hypervisors';
 
 export type Connect = (uri: string) => Promise<HypervisorConnector>;
-
-/** libvirt reads an SSH key for qemu+ssh:// from the URI's `keyfile` parameter. */
-export function connectionUri(uri: string, sshKeyPath: string | null): string {
-  if (!sshKeyPath || !uri.includes('+ssh://')) return uri;
-  const url = new URL(uri);
-  url.searchParams.set('keyfile', sshKeyPath);
-  return url.toString();
-}
 
 const connectLibvirt: Connect = (uri) => LibvirtConnector.connect({ uri });
 
@@ -20,7 +13,7 @@ const connectLibvirt: Connect = (uri) => LibvirtConnector.connect({ uri });
  * it keeps what was last read of it and records its problem.
  */
 export async function rescanConnection(db: PrismaClient, connectionId: string, connect: Connect = connectLibvirt) {
-  const inventory = new InventoryRepository(db);
+  const inventory = new Inventory(db);
   const connection = await db.hypervisorConnection.findUnique({ where: { id: connectionId } });
   if (!connection) return { vms: 0, removed: true as const };
   try {
@@ -35,7 +28,7 @@ export async function rescanConnection(db: PrismaClient, connectionId: string, c
       } catch (error) {
         // Undefined between the list and the read: it is gone, as if it had not been listed.
         if (error instanceof HypervisorError && error.code === 'HV_VM_NOT_FOUND') continue;
-        vms.push({ externalId: summary.uuid, name: summary.name, powerState: summary.power, problem: error instanceof Error ? error.message : String(error) });
+        vms.push({ externalId: summary.uuid, name: summary.name, powerState: summary.power, problem: messageOf(error) });
         continue;
       }
       vms.push({
@@ -53,7 +46,7 @@ export async function rescanConnection(db: PrismaClient, connectionId: string, c
     );
     return { vms: vms.length, removed: false as const };
   } catch (error) {
-    await inventory.recordRescanError(connectionId, error instanceof Error ? error.message : String(error));
+    await inventory.recordRescanError(connectionId, messageOf(error));
     throw error;
   }
 }

@@ -2,11 +2,16 @@ import { availableParallelism, hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { MoverRepository, type PrismaClient } from '@strongbox/db';
+import { BackupRepositories, Movers, Runs, type PrismaClient } from '@strongbox/db';
 import { consume, moverQueue } from '@strongbox/queue';
-import { runVm, type MoverContext } from './run-vm.js';
+import { Repository } from '@strongbox/repository';
+import { runMaintenance } from './maintain.js';
+import type { MoverContext } from './mover-context.js';
+import { runVm } from './run-vm.js';
 
 export const HEARTBEAT_MS = 10_000;
+/** How often a mover looks again for the repository stores it can see (mounts come and go). */
+export const LOOK_FOR_STORES_MS = 60_000;
 
 export type MoverOptions = {
   name: string;
@@ -18,12 +23,14 @@ export type MoverOptions = {
 };
 
 /**
- * The data mover role: registers itself, heartbeats, and runs the VMs the controller puts
- * in its own queue, as many at once as its task limit. Stopping aborts what runs (each VM
- * releases its view and its unfinished point) so the controller can give it to another.
+ * The data mover role: registers itself, heartbeats, tells which repository stores it
+ * sees, and runs the units the controller puts in its own queue — VMs to back up, as many
+ * at once as its task limit; maintenance of the stores it sees. Stopping aborts what runs
+ * (each VM releases its view and its unfinished point) so that the controller can give it
+ * to another mover.
  */
 export class MoverRole {
-  private timer: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
   private worker: Worker | undefined;
   private readonly shutdown = new AbortController();
   id: string | undefined;
@@ -38,7 +45,7 @@ export class MoverRole {
 
   async start(): Promise<void> {
     const cores = availableParallelism();
-    const movers = new MoverRepository(this.db);
+    const movers = new Movers(this.db);
     const row = await movers.register({
       name: this.options.name,
       hostName: hostname(),
@@ -47,27 +54,53 @@ export class MoverRole {
       maxConcurrentTasks: this.options.maxConcurrentTasks ?? cores,
       softwareVersion: this.options.softwareVersion,
     });
-    this.id = row.id;
-    this.log.info({ moverId: row.id, name: row.name, maxConcurrentTasks: row.maxConcurrentTasks }, 'mover registered');
-    this.timer = setInterval(() => {
-      movers.heartbeat(row.id).catch((error: unknown) => this.log.error({ err: error }, 'heartbeat failed'));
-    }, HEARTBEAT_MS);
-    const ctx: MoverContext = { db: this.db, moverId: row.id, log: this.log, workDir: this.options.workDir, connect: this.options.connect };
+    const id = row.id;
+    this.id = id;
+    this.log.info({ moverId: id, name: row.name, maxConcurrentTasks: row.maxConcurrentTasks }, 'mover registered');
+    await this.lookForStores(id);
+    this.timers = [
+      setInterval(() => movers.heartbeat(id).catch((error: unknown) => this.log.error({ err: error }, 'heartbeat failed')), HEARTBEAT_MS),
+      setInterval(
+        () => this.lookForStores(id).catch((error: unknown) => this.log.error({ err: error }, 'looking for repository stores failed')),
+        LOOK_FOR_STORES_MS,
+      ),
+    ];
+    const ctx: MoverContext = {
+      db: this.db,
+      runs: new Runs(this.db),
+      moverId: id,
+      log: this.log,
+      workDir: this.options.workDir,
+      connect: this.options.connect,
+    };
     this.worker = consume(
       this.redis,
       this.prefix,
-      moverQueue(row.id),
-      { 'task.run': (payload) => runVm(ctx, payload, this.shutdown.signal) },
-      // The controller grants no more than the mover's limit, which an administrator may
+      moverQueue(id),
+      {
+        'vm.run': (payload, { signal }) => runVm(ctx, payload, signal),
+        'maintenance.run': (payload, { signal }) => runMaintenance(ctx, payload, signal),
+      },
+      // The controller grants no more VMs than the mover's limit, which an administrator may
       // change while it runs; the worker itself must not be the narrower bound.
-      { concurrency: 64 },
+      { concurrency: 64, shutdown: this.shutdown.signal },
     );
-    this.worker.on('failed', (job, error) => this.log.error({ job: job?.id, err: error.message }, 'mover task failed'));
+    this.worker.on('failed', (job, error) => this.log.error({ job: job?.id, err: error.message }, 'mover unit failed'));
+  }
+
+  /** The repositories whose store (strongbox.json) is at their path here. */
+  private async lookForStores(id: string): Promise<void> {
+    const repositories = await new BackupRepositories(this.db).list();
+    const seen: string[] = [];
+    for (const r of repositories) {
+      if (await Repository.existsAt(r.path)) seen.push(r.id);
+    }
+    await new Movers(this.db).seesRepositories(id, seen);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.shutdown.abort();
+    for (const t of this.timers) clearInterval(t);
+    this.shutdown.abort(new Error('the mover is shutting down'));
     await this.worker?.close();
   }
 }

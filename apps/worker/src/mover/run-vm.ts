@@ -1,89 +1,52 @@
-import type { Logger } from 'pino';
-import { toLocal } from '@strongbox/core';
-import { RunRepository, specOf, jobSelect, type PrismaClient } from '@strongbox/db';
-import { LibvirtConnector, runJanitor, type BackupView, type HypervisorConnector } from '@strongbox/hypervisors';
+import { activeFullToday, messageOf, type MoverId } from '@strongbox/core';
+import { jobSelect, Movers, specOf, type UnitHandle } from '@strongbox/db';
+import { connectionUri, LibvirtConnector, runJanitor, type BackupView } from '@strongbox/hypervisors';
 import { backupDisk, Throttle } from '@strongbox/pipeline';
 import type { Payload } from '@strongbox/queue';
 import { Repository, type BlockSize, type PointWriter } from '@strongbox/repository';
-import { connectionUri } from '../controller/rescan.js';
-import { TaskProgress } from './task-progress.js';
+import { DiskProgress } from './disk-progress.js';
+import type { MoverContext } from './mover-context.js';
 
-export type MoverContext = {
-  db: PrismaClient;
-  moverId: string;
-  log: Logger;
-  /** Where libvirt job state lives; the janitor cleans what dead movers left in it. */
-  workDir?: string | undefined;
-  connect?: (uri: string, workDir: string | undefined) => Promise<HypervisorConnector>;
-};
-
-/**
- * The repository at `path`, made when the folder is new or empty (the default one is):
- * the first backup of several running at once creates it, the others open it.
- */
-export function openRepository(path: string, blockSize?: BlockSize): Promise<Repository> {
-  return Repository.openOrCreate(path, blockSize ? { blockSize } : {});
-}
-
-type ActiveFull = ReturnType<typeof specOf>['options']['activeFull'];
-
-function activeFullToday(rule: ActiveFull, now: Date, timeZone: string): boolean {
-  if (rule.kind === 'never') return false;
-  const local = toLocal(now, timeZone);
-  if (rule.kind === 'weekly') return local.weekday === rule.weekday;
-  const last = new Date(Date.UTC(local.year, local.month, 0)).getUTCDate();
-  return rule.day === 'last' ? local.day === last : local.day === Math.min(rule.day, last);
-}
-
-async function loadUnit(db: PrismaClient, payload: Payload<'task.run'>) {
-  const session = await db.session.findUniqueOrThrow({ where: { id: payload.sessionId }, select: { jobId: true } });
-  if (!session.jobId) throw new Error('the job of this session was deleted');
-  const jobRow = await db.backupJob.findUniqueOrThrow({ where: { id: session.jobId }, select: jobSelect });
+async function loadVm(ctx: MoverContext, jobId: string | null, vmId: string) {
+  if (!jobId) throw new Error('the job of this session was deleted');
+  const jobRow = await ctx.db.backupJob.findUniqueOrThrow({ where: { id: jobId }, select: jobSelect });
   const spec = specOf(jobRow);
   const [vm, repoRow, connection] = await Promise.all([
-    db.vm.findUniqueOrThrow({ where: { id: payload.vmId }, select: { id: true, name: true, externalId: true } }),
-    db.repository.findUniqueOrThrow({ where: { id: spec.repositoryId } }),
-    db.hypervisorConnection.findUniqueOrThrow({ where: { id: spec.connectionId } }),
+    ctx.db.vm.findUniqueOrThrow({ where: { id: vmId }, select: { id: true, name: true, externalId: true } }),
+    ctx.db.backupRepository.findUniqueOrThrow({ where: { id: spec.repositoryId } }),
+    ctx.db.hypervisorConnection.findUniqueOrThrow({ where: { id: spec.connectionId } }),
   ]);
   return { jobRow, spec, vm, repoRow, connection };
 }
 
 /**
- * Flow steps 4–6 for one VM on this mover: a consistent view from the connector, each of
- * the VM's disk tasks through the pipeline into one restore point, the manifest last, the
- * view released always. Stale messages (a task taken back from this mover) do nothing.
+ * One VM on this mover: a consistent view from the connector, each of the VM's disks
+ * through the pipeline into one restore point, the manifest last, the view released
+ * always, then the point published with the unit's result. A stale message (the unit was
+ * taken back from this mover, retried or stopped since) does nothing.
  */
-export async function runVm(ctx: MoverContext, payload: Payload<'task.run'>, shutdown: AbortSignal): Promise<void> {
-  const { db, log } = ctx;
-  const tasks = await db.task.findMany({
-    where: { id: { in: payload.taskIds }, status: 'running', moverId: ctx.moverId, attempt: payload.attempt },
-    orderBy: { diskName: 'asc' },
-    select: { id: true, diskName: true },
-  });
-  if (tasks.length === 0) return;
-  const runs = new RunRepository(db);
-  let unit: Awaited<ReturnType<typeof loadUnit>>;
+export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signal: AbortSignal): Promise<void> {
+  const { runs, log } = ctx;
+  const unit: UnitHandle = { sessionId: payload.sessionId, unit: payload.unit, attempt: payload.attempt, moverId: ctx.moverId as MoverId };
+  const opened = await runs.mover.open(unit);
+  if (!opened) return;
+  let loaded: Awaited<ReturnType<typeof loadVm>>;
   try {
-    unit = await loadUnit(db, payload);
+    loaded = await loadVm(ctx, opened.session.jobId, payload.unit);
   } catch (error) {
     // The job, VM or repository went away between grant and start: the VM fails, with why.
-    const reason = error instanceof Error ? error.message : String(error);
-    await db.task.updateMany({
-      where: { id: { in: tasks.map((t) => t.id) }, status: 'running' },
-      data: { status: 'failed', endedAt: new Date(), error: reason },
-    });
-    await runs.log(payload.sessionId, 'error', `cannot start: ${reason}`);
+    await runs.mover.fail(unit, { cancelled: false, reason: messageOf(error) });
+    await runs.log(payload.sessionId, 'error', `cannot start: ${messageOf(error)}`);
     return;
   }
-  const { jobRow, spec, vm, repoRow, connection } = unit;
+  const { jobRow, spec, vm, repoRow, connection } = loaded;
   const say = (level: 'info' | 'warning' | 'error', message: string, taskId?: string) => runs.log(payload.sessionId, level, `${vm.name}: ${message}`, taskId);
   const stop = new AbortController();
-  const onShutdown = () => stop.abort(new Error('the mover is shutting down'));
-  shutdown.addEventListener('abort', onShutdown);
+  const onAbort = () => stop.abort(signal.reason instanceof Error ? signal.reason : new Error('the mover is shutting down'));
+  signal.addEventListener('abort', onAbort);
 
   let view: BackupView | undefined;
   let writer: PointWriter | undefined;
-  const finished = new Set<string>();
   let warned = false;
   try {
     // A mover that died on this host may still hold the VM's backup job or export.
@@ -95,7 +58,9 @@ export async function runVm(ctx: MoverContext, payload: Payload<'task.run'>, shu
       ? await ctx.connect(uri, ctx.workDir)
       : await LibvirtConnector.connect({ uri, ...(ctx.workDir ? { workDir: ctx.workDir } : {}) });
     const blockSize = (spec.options.blockSizeKiB * 1024) as BlockSize;
-    const repo = await openRepository(repoRow.path, blockSize);
+    // The first backup into a new repository folder lays out its store; several at once agree on one.
+    const repo = await Repository.openOrCreate(repoRow.path, { blockSize });
+    await new Movers(ctx.db).seesRepository(ctx.moverId, repoRow.id);
     const points = await repo.listPoints(vm.externalId);
     const last = points.at(-1);
     const lastCheckpoint = typeof last?.job?.checkpoint === 'string' ? last.job.checkpoint : null;
@@ -122,12 +87,12 @@ export async function runVm(ctx: MoverContext, payload: Payload<'task.run'>, shu
       codec: spec.options.compression,
     });
     const throttle = new Throttle(null);
-    for (const task of tasks) {
+    for (const task of opened.tasks) {
       const disk = view.disks.find((d) => d.target === task.diskName);
       if (!disk) throw Object.assign(new Error(`disk ${task.diskName} is no longer on the VM; rescan the inventory`), { code: 'DISK_GONE' });
-      await db.task.update({ where: { id: task.id }, data: { readMode: disk.mode, startedAt: new Date() } });
+      await runs.mover.startDisk(unit, task.id, disk.mode);
       await say('info', `${disk.target}: ${disk.mode === 'changed' ? 'reading changed blocks only (CBT)' : 'reading the whole disk'}`, task.id);
-      const progress = new TaskProgress(db, task.id, payload.sessionId, repoRow.id, throttle, stop, log);
+      const progress = new DiskProgress(runs, unit, task.id, repoRow.id, throttle, stop, log);
       await progress.splitRate();
       const reader = await view.openReader(disk.target);
       try {
@@ -138,43 +103,37 @@ export async function runVm(ctx: MoverContext, payload: Payload<'task.run'>, shu
         await reader.close();
       }
       // The disk's own interval: the task stays running until the point is committed.
-      await db.task.update({ where: { id: task.id }, data: { endedAt: new Date() } });
-      finished.add(task.id);
+      await runs.mover.finishDisk(unit, task.id);
     }
     const manifest = await writer.commit();
     writer = undefined;
     await view.release('success');
     view = undefined;
-    await db.restorePoint.create({
-      data: {
-        repositoryId: repoRow.id,
-        vmId: vm.id,
-        vmName: vm.name,
-        jobId: jobRow.id,
-        sessionId: payload.sessionId,
-        time: new Date(manifest.time),
-        kind: manifest.kind,
-        path: manifest.id,
-        disks: manifest.disks,
-      },
-    });
-    await db.task.updateMany({ where: { id: { in: [...finished] } }, data: { status: warned ? 'warning' : 'success' } });
-    await say(warned ? 'warning' : 'info', `${manifest.kind} restore point of ${manifest.time} made`);
+    const point = {
+      repositoryId: repoRow.id,
+      vmId: vm.id,
+      vmName: vm.name,
+      jobId: jobRow.id,
+      time: new Date(manifest.time),
+      kind: manifest.kind,
+      path: manifest.id,
+      disks: manifest.disks,
+    };
+    const { current } = await runs.mover.publishPoint(unit, point, warned ? 'warning' : 'success');
+    await say(
+      warned ? 'warning' : 'info',
+      `${manifest.kind} restore point of ${manifest.time} made${current ? '' : ' (after the controller took this VM back)'}`,
+    );
   } catch (error) {
     const cancelled = stop.signal.aborted;
-    const reason = cancelled
-      ? String((stop.signal.reason as Error | undefined)?.message ?? 'cancelled')
-      : error instanceof Error
-        ? error.message
-        : String(error);
+    const reason = cancelled ? messageOf(stop.signal.reason ?? 'cancelled') : messageOf(error);
     if (writer) await writer.abort().catch((e: unknown) => log.error({ err: e }, 'abort of the restore point failed'));
     if (view) await view.release('failure').catch((e: unknown) => log.error({ err: e }, 'release of the backup view failed'));
-    await db.task.updateMany({
-      where: { id: { in: tasks.map((t) => t.id) }, status: 'running' },
-      data: { status: cancelled && !shutdown.aborted ? 'cancelled' : 'failed', endedAt: new Date(), error: reason },
-    });
-    await say(cancelled && !shutdown.aborted ? 'warning' : 'error', cancelled ? `cancelled: ${reason}` : `failed: ${reason}`);
+    // Cancelled: a user's stop. A mover shutting down or a job timeout is a failure, which the job's retries may take up.
+    const byUser = cancelled && !signal.aborted;
+    await runs.mover.fail(unit, { cancelled: byUser, reason });
+    await say(byUser ? 'warning' : 'error', cancelled ? `cancelled: ${reason}` : `failed: ${reason}`);
   } finally {
-    shutdown.removeEventListener('abort', onShutdown);
+    signal.removeEventListener('abort', onAbort);
   }
 }

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import { dailyResults } from '@strongbox/core';
-import { BackupRepositoryRepository, prisma, RunRepository } from '@strongbox/db';
+import { BackupRepositories, prisma, Runs } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { DailyResultsChart } from '@/components/daily-results-chart';
 import { checkHealth } from '@/server/health';
@@ -24,8 +24,8 @@ export default async function HomePage() {
   const now = new Date();
   const [health, repositories, recent] = await Promise.all([
     checkHealth(),
-    new BackupRepositoryRepository(prisma()).list(),
-    new RunRepository(prisma()).recentResults(new Date(now.getTime() - DAYS * 86_400_000)),
+    new BackupRepositories(prisma()).list(),
+    new Runs(prisma()).recentResults(new Date(now.getTime() - DAYS * 86_400_000)),
   ]);
   // Days as the backup server's clock reads them (the browser's zone is not known here).
   const days = dailyResults(recent, now, DAYS, Intl.DateTimeFormat().resolvedOptions().timeZone);

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import { can } from '@strongbox/core';
-import { BackupRepositoryRepository, InventoryRepository, MoverRepository, prisma } from '@strongbox/db';
+import { BackupRepositories, Inventory, Movers, prisma } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
 import { toConnectionDto, toMoverDto, toRepositoryDto } from '@/server/dto';
@@ -13,10 +13,10 @@ export const metadata: Metadata = { title: 'Infrastructure' };
 export default async function InfrastructurePage() {
   const user = await currentUser();
   const db = prisma();
-  const repos = new BackupRepositoryRepository(db);
+  const repos = new BackupRepositories(db);
   const [connections, movers, repositories, usage] = await Promise.all([
-    new InventoryRepository(db).listConnections(),
-    new MoverRepository(db).list(),
+    new Inventory(db).listConnections(),
+    new Movers(db).list(),
     repos.list(),
     repos.usage(),
   ]);

@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { can } from '@strongbox/core';
-import { InventoryRepository, prisma } from '@strongbox/db';
+import { Inventory, prisma } from '@strongbox/db';
 import { ActionButton } from '@/components/action-button';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
@@ -15,7 +15,7 @@ const size = (bytes: number) => (bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB
 export default async function InventoryPage() {
   const user = await currentUser();
   const canRun = Boolean(user && can(user.role, 'jobs.run'));
-  const inventory = new InventoryRepository(prisma());
+  const inventory = new Inventory(prisma());
   const [connections, vms] = await Promise.all([inventory.listConnections(), inventory.vms()]);
   const names = new Map(connections.map((c) => [c.id, c.name]));
   if (connections.length === 0) {

@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { can } from '@strongbox/core';
-import { JobRepository, prisma } from '@strongbox/db';
+import { BackupJobs, prisma } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
 import { toJobDto } from '@/server/jobs-service';
@@ -11,7 +11,7 @@ export const metadata: Metadata = { title: 'Jobs' };
 
 export default async function JobsPage() {
   const user = await currentUser();
-  const { rows } = await new JobRepository(prisma()).page(1, 200);
+  const { rows } = await new BackupJobs(prisma()).page(1, 200);
   const may = (p: Parameters<typeof can>[1]) => Boolean(user && can(user.role, p));
   return (
     <>

@@ -1,15 +1,15 @@
-import { BackupRepositoryRepository, InventoryRepository, JobRepository, prisma } from '@strongbox/db';
+import { BackupRepositories, Inventory, BackupJobs, prisma } from '@strongbox/db';
 import { toVmDto } from '@/server/dto';
 
 /** What the wizard offers to choose from, loaded on the server. */
 export async function wizardChoices() {
   const db = prisma();
-  const inventory = new InventoryRepository(db);
+  const inventory = new Inventory(db);
   const [connections, vms, repositories, jobs] = await Promise.all([
     inventory.listConnections(),
     inventory.vms(),
-    new BackupRepositoryRepository(db).list(),
-    new JobRepository(db).page(1, 500),
+    new BackupRepositories(db).list(),
+    new BackupJobs(db).page(1, 500),
   ]);
   const hosts = await db.host.findMany({ select: { id: true, name: true, connectionId: true }, orderBy: { name: 'asc' } });
   return {

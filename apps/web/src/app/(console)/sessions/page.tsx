@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { prisma, RunRepository } from '@strongbox/db';
+import { prisma, Runs } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { bytes, duration } from '@/components/format';
 import { ProgressBar, StatusBadge } from '@/components/status-badge';
@@ -13,11 +13,7 @@ export const dynamic = 'force-dynamic';
 export default async function SessionsPage({ searchParams }: { searchParams: Promise<Record<string, string>> }) {
   const q = sessionQuery.safeParse(await searchParams);
   const filter = q.success ? q.data : sessionQuery.parse({});
-  const { rows, total } = await new RunRepository(prisma()).list(
-    { status: filter.status, jobId: filter.jobId, kind: filter.kind },
-    filter.page,
-    filter.perPage,
-  );
+  const { rows, total } = await new Runs(prisma()).list({ status: filter.status, jobId: filter.jobId, kind: filter.kind }, filter.page, filter.perPage);
   const sessions = rows.map((r) => toSessionDto(r));
   return (
     <>

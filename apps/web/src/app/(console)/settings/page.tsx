@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { can } from '@strongbox/core';
-import { PROCESSING_SETTING_KEY, prisma, SettingRepository, type ProcessingSetting } from '@strongbox/db';
+import { PROCESSING_SETTING_KEY, prisma, processingSettingSchema, Settings } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
 import { ProcessingMode } from './processing-mode';
@@ -10,7 +10,7 @@ export const metadata: Metadata = { title: 'Settings' };
 
 export default async function SettingsPage() {
   const user = await currentUser();
-  const processing = await new SettingRepository(prisma()).get<ProcessingSetting>(PROCESSING_SETTING_KEY);
+  const processing = await new Settings(prisma()).get(PROCESSING_SETTING_KEY, processingSettingSchema);
   const links = [
     ...(user && can(user.role, 'users.manage') ? [{ href: '/settings/users', label: 'Users and roles', what: 'Add users, set roles, disable accounts.' }] : []),
     ...(user && can(user.role, 'settings.edit')

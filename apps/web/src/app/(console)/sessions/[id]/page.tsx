@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { z } from 'zod';
 import { can } from '@strongbox/core';
-import { AppError, prisma, RunRepository } from '@strongbox/db';
+import { AppError, prisma, Runs } from '@strongbox/db';
 import { currentUser } from '@/server/auth';
 import { sessionDetail, toLogDto } from '@/server/sessions-service';
 import { SessionLive } from './session-live';
@@ -16,7 +16,7 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
   const user = await currentUser();
   try {
     const session = await sessionDetail(prisma(), id);
-    const logs = await new RunRepository(prisma()).logs(id, 0n, 1000);
+    const logs = await new Runs(prisma()).logs(id, 0n, 1000);
     return <SessionLive initial={session} initialLogs={logs.map(toLogDto)} canRun={Boolean(user && can(user.role, 'jobs.run'))} />;
   } catch (error) {
     if (error instanceof AppError && error.code === 'NOT_FOUND') notFound();

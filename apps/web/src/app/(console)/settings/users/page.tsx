@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import { forbidden, redirect } from 'next/navigation';
 import { can } from '@strongbox/core';
-import { prisma, UserRepository } from '@strongbox/db';
+import { prisma, Users } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
 import { toUserDto } from '@/server/dto';
@@ -13,7 +13,7 @@ export default async function UsersPage() {
   const user = await currentUser();
   if (!user) redirect('/login');
   if (!can(user.role, 'users.manage')) forbidden();
-  const users = (await new UserRepository(prisma()).list()).map(toUserDto);
+  const users = (await new Users(prisma()).list()).map(toUserDto);
   return (
     <>
       <PageHeader title="Users" />

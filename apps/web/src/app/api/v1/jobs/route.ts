@@ -1,13 +1,13 @@
 import { NextResponse } from 'next/server';
 import { jobSpecSchema } from '@strongbox/core';
-import { JobRepository, prisma } from '@strongbox/db';
+import { BackupJobs, prisma } from '@strongbox/db';
 import { apiRoute } from '@/server/api';
 import { createJob, toJobDto } from '@/server/jobs-service';
 import { pageQuery } from '@/server/schemas';
 
 export const GET = apiRoute({ permission: 'read' }, async ({ req }) => {
   const { page, perPage } = pageQuery.parse(Object.fromEntries(req.nextUrl.searchParams));
-  const { rows, total } = await new JobRepository(prisma()).page(page, perPage);
+  const { rows, total } = await new BackupJobs(prisma()).page(page, perPage);
   return { data: rows.map(toJobDto), total, page, perPage };
 });
 

@@ -1,9 +1,9 @@
-import { prisma, UserSessionRepository } from '@strongbox/db';
+import { prisma, Logins } from '@strongbox/db';
 import { apiRoute } from '@/server/api';
 
 /** The caller's open console logins (to end one left open on another machine). */
 export const GET = apiRoute({ permission: 'read' }, async ({ actor }) => {
-  const rows = await new UserSessionRepository(prisma()).listForUser(actor.userId);
+  const rows = await new Logins(prisma()).listForUser(actor.userId);
   const data = rows.map((r) => ({
     id: r.id,
     current: r.id === actor.sessionId,

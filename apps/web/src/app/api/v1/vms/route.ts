@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InventoryRepository, prisma } from '@strongbox/db';
+import { Inventory, prisma } from '@strongbox/db';
 import { apiRoute } from '@/server/api';
 import { toVmDto } from '@/server/dto';
 
@@ -7,7 +7,7 @@ const query = z.object({ connectionId: z.uuid().optional(), includeRemoved: z.en
 
 export const GET = apiRoute({ permission: 'read' }, async ({ req }) => {
   const q = query.parse(Object.fromEntries(req.nextUrl.searchParams));
-  const rows = await new InventoryRepository(prisma()).vms({
+  const rows = await new Inventory(prisma()).vms({
     ...(q.connectionId ? { connectionId: q.connectionId } : {}),
     includeRemoved: q.includeRemoved === 'true',
   });

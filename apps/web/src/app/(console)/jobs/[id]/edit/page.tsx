@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import { forbidden, notFound, redirect } from 'next/navigation';
 import { z } from 'zod';
 import { can } from '@strongbox/core';
-import { JobRepository, prisma } from '@strongbox/db';
+import { BackupJobs, prisma } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { currentUser } from '@/server/auth';
 import { toJobDto } from '@/server/jobs-service';
@@ -16,7 +16,7 @@ export default async function EditJobPage({ params }: { params: Promise<{ id: st
   if (!user) redirect('/login');
   if (!can(user.role, 'jobs.edit')) forbidden();
   const id = z.uuid().safeParse((await params).id);
-  const row = id.success ? await new JobRepository(prisma()).byId(id.data) : null;
+  const row = id.success ? await new BackupJobs(prisma()).byId(id.data) : null;
   if (!row) notFound();
   return (
     <>

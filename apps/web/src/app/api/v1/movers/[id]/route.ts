@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, MoverRepository, prisma } from '@strongbox/db';
+import { AppError, Movers, prisma } from '@strongbox/db';
 import { apiRoute } from '@/server/api';
 import { toMoverDto } from '@/server/dto';
 import { updateMoverBody } from '@/server/schemas';
@@ -10,7 +10,7 @@ export const PATCH = apiRoute<typeof updateMoverBody, { id: string }>(
     const id = z.uuid().safeParse(params.id);
     if (!id.success) throw new AppError('NOT_FOUND', 'no such mover');
     const { version, ...changes } = body;
-    const row = await new MoverRepository(prisma()).update(id.data, version, changes);
+    const row = await new Movers(prisma()).update(id.data, version, changes);
     await audit('mover.update', 'mover', row.id, changes);
     return toMoverDto(row);
   },

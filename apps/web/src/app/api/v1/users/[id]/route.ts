@@ -1,6 +1,6 @@
 import { NextResponse } from 'next/server';
 import { z } from 'zod';
-import { AppError, prisma, UserRepository } from '@strongbox/db';
+import { AppError, prisma, Users } from '@strongbox/db';
 import { apiRoute } from '@/server/api';
 import { toUserDto } from '@/server/dto';
 import { updateUserBody } from '@/server/schemas';
@@ -13,7 +13,7 @@ const id = (params: { id: string }) => {
 };
 
 export const GET = apiRoute<undefined, { id: string }>({ permission: 'users.manage' }, async ({ params }) => {
-  const row = await new UserRepository(prisma()).byId(id(params));
+  const row = await new Users(prisma()).byId(id(params));
   if (!row) throw new AppError('NOT_FOUND', 'no such user');
   return toUserDto(row);
 });

@@ -1,5 +1,5 @@
 import { NextResponse } from 'next/server';
-import { prisma, RunRepository } from '@strongbox/db';
+import { prisma, Runs } from '@strongbox/db';
 import { apiRoute } from '@/server/api';
 import { pathId } from '@/server/schemas';
 import { sessionDetail, toLogDto } from '@/server/sessions-service';
@@ -15,7 +15,7 @@ export const dynamic = 'force-dynamic';
 export const GET = apiRoute<undefined, { id: string }>({ permission: 'read' }, async ({ req, params }) => {
   const id = pathId(params.id, 'session');
   const db = prisma();
-  const runs = new RunRepository(db);
+  const runs = new Runs(db);
   // Read once before the stream opens, so that an unknown session is a 404.
   let session = await sessionDetail(db, id);
   const encoder = new TextEncoder();

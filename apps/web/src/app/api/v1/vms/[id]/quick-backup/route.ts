@@ -1,7 +1,7 @@
 import { NextResponse } from 'next/server';
 import { AppError, prisma } from '@strongbox/db';
 import { apiRoute } from '@/server/api';
-import { queues } from '@/server/queues';
+import { startBackupRun } from '@/server/runs-service';
 import { pathId } from '@/server/schemas';
 
 /**
@@ -14,7 +14,7 @@ export const POST = apiRoute<undefined, { id: string }>({ permission: 'jobs.run'
   if (!vm) throw new AppError('NOT_FOUND', 'no such VM');
   const latest = await prisma().restorePoint.findFirst({ where: { vmId, jobId: { not: null } }, orderBy: { time: 'desc' }, select: { jobId: true } });
   if (!latest?.jobId) throw new AppError('CONFLICT', `no job has backed up ${vm.name} yet: run a job with it first`);
-  const queued = await queues().add('job.run', { jobId: latest.jobId, trigger: 'quick', triggeredBy: actor.email, onlyVmIds: [vmId] });
-  await audit('vm.quick-backup', 'vm', vmId, { jobId: latest.jobId });
-  return NextResponse.json({ queued: true, runId: queued.id, jobId: latest.jobId }, { status: 202 });
+  const { sessionId } = await startBackupRun({ jobId: latest.jobId, trigger: 'quick', triggeredBy: actor.email, onlyVmIds: [vmId] });
+  await audit('vm.quick-backup', 'vm', vmId, { jobId: latest.jobId, sessionId });
+  return NextResponse.json({ sessionId, jobId: latest.jobId }, { status: 202 });
 });

@@ -1,11 +1,11 @@
 import type { Db } from './client.js';
 
 /** Console logins (revocable); the signed browser token only names a row here. */
-export class UserSessionRepository {
+export class Logins {
   constructor(private readonly db: Db) {}
 
   async create(input: { userId: string; ttlSeconds: number; ip?: string | null; userAgent?: string | null }) {
-    return this.db.userSession.create({
+    return this.db.login.create({
       data: {
         userId: input.userId,
         expiresAt: new Date(Date.now() + input.ttlSeconds * 1000),
@@ -18,7 +18,7 @@ export class UserSessionRepository {
 
   /** The live session and its user, or null when revoked, expired or the user is disabled. */
   async active(id: string) {
-    const row = await this.db.userSession.findUnique({
+    const row = await this.db.login.findUnique({
       where: { id },
       select: {
         id: true,
@@ -33,11 +33,11 @@ export class UserSessionRepository {
   }
 
   touch(id: string) {
-    return this.db.userSession.update({ where: { id }, data: { lastSeenAt: new Date() } });
+    return this.db.login.update({ where: { id }, data: { lastSeenAt: new Date() } });
   }
 
   listForUser(userId: string) {
-    return this.db.userSession.findMany({
+    return this.db.login.findMany({
       where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
       select: { id: true, createdAt: true, lastSeenAt: true, expiresAt: true, ip: true, userAgent: true },
       orderBy: { lastSeenAt: 'desc' },
@@ -45,14 +45,14 @@ export class UserSessionRepository {
   }
 
   revoke(id: string, userId?: string) {
-    return this.db.userSession.updateMany({
+    return this.db.login.updateMany({
       where: { id, revokedAt: null, ...(userId ? { userId } : {}) },
       data: { revokedAt: new Date() },
     });
   }
 
   revokeAllForUser(userId: string) {
-    return this.db.userSession.updateMany({
+    return this.db.login.updateMany({
       where: { userId, revokedAt: null },
       data: { revokedAt: new Date() },
     });

@@ -1,0 +1,99 @@
+import { messageOf, selectPointsToDelete, type MoverId, type UnitResult } from '@strongbox/core';
+import { BackupRepositories, jobSelect, specOf, type UnitHandle } from '@strongbox/db';
+import { Throttle } from '@strongbox/pipeline';
+import type { Payload } from '@strongbox/queue';
+import { Repository, RepositoryError } from '@strongbox/repository';
+import type { MoverContext } from './mover-context.js';
+
+type Say = (level: 'info' | 'warning' | 'error', message: string) => Promise<unknown>;
+type Outcome = { status: 'success' | 'failed'; result: UnitResult };
+
+/** Each job's retention policy over its points in this repository, per VM, in the job's time zone; the catalog follows the store. */
+async function retention(ctx: MoverContext, repo: Repository, repositoryId: string, say: Say): Promise<Outcome> {
+  const jobs = await ctx.db.backupJob.findMany({ where: { repositoryId }, select: jobSelect });
+  let deleted = 0;
+  for (const job of jobs) {
+    const spec = specOf(job);
+    const points = await ctx.db.restorePoint.findMany({
+      where: { repositoryId, jobId: job.id },
+      select: { id: true, vmId: true, vmName: true, time: true, path: true },
+    });
+    const byVm = new Map<string, typeof points>();
+    for (const p of points) byVm.set(p.vmId ?? p.vmName, [...(byVm.get(p.vmId ?? p.vmName) ?? []), p]);
+    for (const group of byVm.values()) {
+      const { delete: doomed } = selectPointsToDelete(
+        group.map((p) => ({ id: p.id, time: p.time })),
+        spec.retention,
+        new Date(),
+        spec.timeZone,
+      );
+      for (const id of doomed) {
+        const point = group.find((p) => p.id === id)!;
+        await repo.deletePoint(point.path);
+        await ctx.runs.mover.removePoint(id);
+        await say('info', `${point.vmName}: restore point of ${point.time.toISOString()} removed by the retention of job ${job.name}`);
+        deleted++;
+      }
+    }
+  }
+  await say('info', `${deleted} restore point(s) removed`);
+  return { status: 'success', result: { deleted } };
+}
+
+async function gc(repo: Repository, say: Say): Promise<Outcome> {
+  const report = await repo.gc();
+  await say(
+    'info',
+    `${report.chunksDeleted} unreferenced chunk(s) removed, ${(report.bytesFreed / 2 ** 20).toFixed(1)} MiB freed; ${report.keptYoung} kept for live writers`,
+  );
+  return { status: 'success', result: report };
+}
+
+/** Every chunk every point references, re-read at no more than the repository's read-rate limit. */
+async function verify(ctx: MoverContext, repo: Repository, repositoryId: string, say: Say, signal: AbortSignal): Promise<Outcome> {
+  const row = await new BackupRepositories(ctx.db).byId(repositoryId);
+  const throttle = new Throttle(row?.readRateLimit ? Number(row.readRateLimit) : null);
+  const report = await repo.verify({ signal, pace: (bytes) => throttle.take(bytes, signal) });
+  for (const bad of report.bad) await say('error', `chunk ${bad.digest.slice(0, 16)}… ${bad.problem}; breaks ${bad.points.join(', ')}`);
+  await say(report.bad.length ? 'error' : 'info', `${report.chunksChecked} chunk(s) checked, ${report.bad.length} bad`);
+  const result = { chunksChecked: report.chunksChecked, bad: report.bad.length };
+  await new BackupRepositories(ctx.db).recordVerify(repositoryId, new Date(), result);
+  ctx.log.info({ repositoryId, ...result }, 'repository verified');
+  return { status: report.bad.length ? 'failed' : 'success', result };
+}
+
+/**
+ * Retention, GC or a health check of one repository, on this mover because it sees the
+ * store. The store is opened, never created: a folder without a repository in it is an
+ * error to report, not an empty repository to report on.
+ */
+export async function runMaintenance(ctx: MoverContext, payload: Payload<'maintenance.run'>, signal: AbortSignal): Promise<void> {
+  const unit: UnitHandle = { sessionId: payload.sessionId, unit: payload.unit, attempt: payload.attempt, moverId: ctx.moverId as MoverId };
+  const opened = await ctx.runs.mover.open(unit);
+  if (!opened) return;
+  const say: Say = (level, message) => ctx.runs.log(payload.sessionId, level, message);
+  try {
+    const repositoryId = opened.session.repositoryId;
+    const row = repositoryId ? await new BackupRepositories(ctx.db).byId(repositoryId) : null;
+    if (!repositoryId || !row) throw new Error('the repository no longer exists');
+    let repo: Repository;
+    try {
+      repo = await Repository.open(row.path);
+    } catch (error) {
+      if (error instanceof RepositoryError && error.code === 'REPO_NOT_FOUND') {
+        throw new Error(`the store of repository ${row.name} is not at ${row.path} on this mover (${messageOf(error)})`);
+      }
+      throw error;
+    }
+    const outcome =
+      payload.unit === 'retention'
+        ? await retention(ctx, repo, repositoryId, say)
+        : payload.unit === 'gc'
+          ? await gc(repo, say)
+          : await verify(ctx, repo, repositoryId, say, signal);
+    await ctx.runs.mover.finishUnit(unit, outcome);
+  } catch (error) {
+    await say('error', messageOf(error));
+    await ctx.runs.mover.fail(unit, { cancelled: false, reason: messageOf(error) });
+  }
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/**
+ * The JSON columns of runs, one schema each: written by the run module, parsed with the
+ * same schema wherever they are read (a column is never cast to a shape).
+ */
+
+/** [milliseconds since the epoch, bytes read so far], one per second of a disk task. */
+const sampleSchema = z.tuple([z.number(), z.number()]);
+
+/** A running task's live figures (`Task.progress`). */
+export const taskProgressSchema = z.object({
+  totalBytes: z.number(),
+  rate: z.number(),
+  etaSeconds: z.number().nullable(),
+  busy: z.record(z.string(), z.number()),
+  bottleneck: z.string(),
+  throttledMs: z.number(),
+  history: z.array(sampleSchema).optional(),
+});
+export type TaskProgressFigures = z.infer<typeof taskProgressSchema>;
+
+export const retentionResultSchema = z.object({ deleted: z.number().int() });
+export const gcResultSchema = z.object({ chunksDeleted: z.number(), bytesFreed: z.number(), debrisRemoved: z.number(), keptYoung: z.number() });
+export const verifyResultSchema = z.object({ chunksChecked: z.number().int(), bad: z.number().int() });
+export type VerifyResult = z.infer<typeof verifyResultSchema>;
+
+/** What a maintenance unit produced (`Task.result`), which becomes its session's summary. */
+export const unitResultSchema = z.union([retentionResultSchema, gcResultSchema, verifyResultSchema]);
+export type UnitResult = z.infer<typeof unitResultSchema>;
+
+/** A closed backup session's figures (`Session.summary`). */
+export const backupSummarySchema = z.object({
+  vms: z.number().int(),
+  success: z.number().int(),
+  warning: z.number().int(),
+  failed: z.number().int(),
+  bytesRead: z.number(),
+  bytesTransferred: z.number(),
+  durationMs: z.number(),
+});
+export type BackupSummary = z.infer<typeof backupSummarySchema>;
+
+export const sessionSummarySchema = z.union([backupSummarySchema, retentionResultSchema, gcResultSchema, verifyResultSchema]);
+export type SessionSummary = z.infer<typeof sessionSummarySchema>;
+
+/** Parses a JSON column that may be null; a value of another shape is a defect, so it throws. */
+export function parseColumn<S extends z.ZodType>(schema: S, value: unknown, column: string): z.infer<S> | null {
+  if (value === null || value === undefined) return null;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new Error(`${column} holds a value of an unexpected shape: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/** A restore point's disks as the catalog keeps them (`RestorePoint.disks`): the manifest's, with what each added to the store. */
+export const pointDisksSchema = z.array(
+  z.looseObject({ name: z.string(), size: z.number(), blockSize: z.number(), codec: z.string(), newBytes: z.number(), storedBytes: z.number() }),
+);
+export type PointDisks = z.infer<typeof pointDisksSchema>;

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/**
+ * The kinds of session. A backup runs one unit per VM (its disks are the unit's tasks); a
+ * maintenance session runs one unit, the operation itself, on a mover that sees the
+ * repository. Restores, mounts and copies join this list as they are built.
+ */
+export const SESSION_KINDS = ['backup', 'maintenance'] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
+
+export const MAINTENANCE_OPERATIONS = ['retention', 'gc', 'verify'] as const;
+export const maintenanceOperationSchema = z.enum(MAINTENANCE_OPERATIONS);
+export type MaintenanceOperation = z.infer<typeof maintenanceOperationSchema>;
+
+/** The session's name in lists and email, as the operator knows each operation. */
+export const MAINTENANCE_NAMES: Record<MaintenanceOperation, string> = {
+  retention: 'Retention',
+  gc: 'Space reclamation',
+  verify: 'Health check',
+};
+
+/**
+ * What a run's parts are grouped by for placement and results: the VM for a backup (its
+ * disks share one checkpoint and one restore point, so they go to one mover together),
+ * the operation for maintenance.
+ */
+export type UnitKey = string;

@@ -1,0 +1,196 @@
+import {
+  ACTIVE_STATUSES,
+  decideClose,
+  isFinal,
+  NO_RETRIES,
+  onMoverLost,
+  parseColumn,
+  retentionResultSchema,
+  sessionRules,
+  taskRules,
+  unitResultSchema,
+  type Retries,
+  type SessionId,
+  type SessionKind,
+} from '@strongbox/core';
+import { NOTIFY_QUEUE } from '@strongbox/queue/catalog';
+import { inTransaction, transaction, type Db } from '../client.js';
+import { AppError } from '../errors.js';
+import type { PrismaClient } from '../generated/client.js';
+import { jobSelect, specOf } from '../jobs.js';
+import { MOVER_OFFLINE_AFTER_MS } from '../movers.js';
+import { applySessionChange, applyTaskChange } from './apply.js';
+import { Outbox } from './outbox.js';
+import { writeLog } from './read.js';
+import { startBackup, startMaintenance } from './start.js';
+
+async function retriesOf(db: Db, kind: string, jobId: string | null): Promise<Retries> {
+  if (kind !== 'backup' || !jobId) return NO_RETRIES;
+  const job = await db.backupJob.findUnique({ where: { id: jobId }, select: jobSelect });
+  return job ? specOf(job).retries : NO_RETRIES;
+}
+
+/**
+ * A mover that stopped heartbeating is dead: each unit it ran waits for another mover, or
+ * is interrupted (core's `onMoverLost`). What the dead mover left on the host (a backup
+ * job, an export, a checkpoint) is released by the janitor every mover runs before it
+ * opens a VM.
+ */
+export async function reclaimFromDeadMovers(db: PrismaClient, now: Date): Promise<number> {
+  const dead = await db.mover.findMany({
+    where: { lastHeartbeatAt: { lt: new Date(now.getTime() - MOVER_OFFLINE_AFTER_MS) } },
+    select: { id: true, name: true },
+  });
+  if (dead.length === 0) return 0;
+  const tasks = await db.task.findMany({
+    where: { status: 'running', moverId: { in: dead.map((m) => m.id) } },
+    distinct: ['sessionId', 'unit'],
+    select: {
+      sessionId: true,
+      unit: true,
+      attempt: true,
+      excludedMoverIds: true,
+      moverId: true,
+      vm: { select: { name: true } },
+      session: { select: { kind: true, name: true, jobId: true, stopRequested: true } },
+    },
+  });
+  let reclaimed = 0;
+  for (const unit of tasks) {
+    const mover = dead.find((m) => m.id === unit.moverId)!;
+    const reason = `mover ${mover.name} stopped answering (no heartbeat for ${MOVER_OFFLINE_AFTER_MS / 1000} s)`;
+    const label = unit.session.kind === 'maintenance' ? unit.session.name : (unit.vm?.name ?? unit.unit);
+    await inTransaction(db, 'runs.reclaim', async (tx) => {
+      const retries = await retriesOf(tx, unit.session.kind, unit.session.jobId);
+      const change = onMoverLost(unit, { retries, stopRequested: unit.session.stopRequested, moverId: mover.id, reason, now });
+      if ((await applyTaskChange(tx, { sessionId: unit.sessionId, unit: unit.unit, moverId: mover.id }, change)) === 0) return;
+      reclaimed++;
+      if (change.event === 'requeue')
+        await writeLog(tx, unit.sessionId, 'warning', `${label}: ${reason}; retrying on another mover (attempt ${unit.attempt + 1})`);
+      else await writeLog(tx, unit.sessionId, 'error', `${label}: ${reason}`);
+    });
+  }
+  return reclaimed;
+}
+
+/** After a backup run closes: its email, the repository's retention, the jobs chained after it. */
+async function afterBackup(tx: Db, session: { id: SessionId; jobId: string | null; repositoryId: string | null }, status: string) {
+  await new Outbox(tx).put('session.notify', { sessionId: session.id }, { queue: NOTIFY_QUEUE, jobId: `notify-${session.id}` });
+  if (session.repositoryId)
+    await startMaintenance(tx, { repositoryId: session.repositoryId, operation: 'retention', triggeredBy: 'controller', startKey: `retention-${session.id}` });
+  if (!session.jobId || !['success', 'warning'].includes(status)) return;
+  const jobs = await tx.backupJob.findMany({ where: { enabled: true }, select: jobSelect });
+  for (const job of jobs) {
+    const spec = specOf(job);
+    if (spec.schedule.kind !== 'after' || spec.schedule.jobId !== session.jobId) continue;
+    const chained = await startBackup(tx, { jobId: job.id, trigger: 'chain', triggeredBy: 'schedule', startKey: `chain-${job.id}-${session.id}` });
+    if (!chained.started) await writeLog(tx, session.id, 'warning', `${job.name}, chained after this job, did not start: ${chained.reason}`);
+  }
+}
+
+/** After a retention closes: the space its deleted points held is reclaimed. */
+async function afterRetention(tx: Db, session: { id: SessionId; repositoryId: string | null }, summary: unknown) {
+  const result = retentionResultSchema.safeParse(summary);
+  if (session.repositoryId && result.success && result.data.deleted > 0) {
+    await startMaintenance(tx, { repositoryId: session.repositoryId, operation: 'gc', triggeredBy: 'controller', startKey: `gc-${session.id}` });
+  }
+}
+
+/**
+ * Every active session whose tasks have all ended: its failed units retried, or the
+ * session closed with its result and what follows it (core's `decideClose`), each
+ * session in one transaction of its own.
+ */
+export async function closeFinished(db: PrismaClient, now: Date): Promise<SessionId[]> {
+  const open = await db.session.findMany({ where: { status: { in: [...ACTIVE_STATUSES] } }, select: { id: true, tasks: { select: { status: true } } } });
+  const closed: SessionId[] = [];
+  for (const candidate of open) {
+    if (candidate.tasks.some((t) => !isFinal(t.status))) continue;
+    const id = candidate.id as SessionId;
+    await transaction(
+      'runs.close',
+      async (tx) => {
+        const session = await tx.session.findUniqueOrThrow({
+          where: { id },
+          select: {
+            kind: true,
+            name: true,
+            status: true,
+            jobId: true,
+            repositoryId: true,
+            stopRequested: true,
+            warnings: true,
+            startedAt: true,
+            tasks: {
+              select: {
+                unit: true,
+                status: true,
+                attempt: true,
+                excludedMoverIds: true,
+                bytesRead: true,
+                bytesTransferred: true,
+                result: true,
+                vm: { select: { name: true } },
+              },
+            },
+          },
+        });
+        if (isFinal(session.status)) return;
+        const kind = session.kind as SessionKind;
+        const retries = await retriesOf(tx, kind, session.jobId);
+        const decision = decideClose({
+          kind,
+          stopRequested: session.stopRequested,
+          warnings: session.warnings,
+          startedAt: session.startedAt,
+          retries,
+          now,
+          tasks: session.tasks.map((t) => ({
+            ...t,
+            bytesRead: Number(t.bytesRead),
+            bytesTransferred: Number(t.bytesTransferred),
+            result: parseColumn(unitResultSchema, t.result, 'Task.result'),
+          })),
+        });
+        if (decision.kind === 'wait') return;
+        if (decision.kind === 'retry') {
+          for (const unit of decision.units) {
+            if ((await applyTaskChange(tx, { sessionId: id, unit: unit.unit }, unit.change)) === 0) continue;
+            const label = session.tasks.find((t) => t.unit === unit.unit)?.vm?.name ?? unit.unit;
+            await writeLog(tx, id, 'info', `${label}: retry ${unit.attempt} of ${retries.count} at ${decision.notBefore.toISOString()}`);
+          }
+          return;
+        }
+        if (!(await applySessionChange(tx, id, sessionRules.close(decision.status, decision.summary, now)))) return;
+        const level = decision.status === 'success' ? 'info' : decision.status === 'warning' ? 'warning' : 'error';
+        await writeLog(tx, id, level, `session ended: ${decision.status}`);
+        closed.push(id);
+        if (kind === 'backup') await afterBackup(tx, { id, jobId: session.jobId, repositoryId: session.repositoryId }, decision.status);
+        else if (session.tasks[0]?.unit === 'retention') await afterRetention(tx, { id, repositoryId: session.repositoryId }, decision.summary);
+      },
+      db,
+    );
+  }
+  return closed;
+}
+
+/** Stop: the flag for the movers (they see it within a second), waiting units cancelled now. */
+export async function requestStop(db: Db, id: SessionId, by: string, now = new Date()): Promise<void> {
+  await inTransaction(db, 'runs.stop', async (tx) => {
+    const session = await tx.session.findUnique({ where: { id }, select: { status: true } });
+    if (!session) throw new AppError('NOT_FOUND', 'no such session');
+    if (!(await applySessionChange(tx, id, sessionRules.stop()))) throw new AppError('CONFLICT', `the session has already ended (${session.status})`);
+    const waiting = await tx.task.findMany({
+      where: { sessionId: id, status: 'pending' },
+      distinct: ['unit'],
+      select: { unit: true, attempt: true, excludedMoverIds: true },
+    });
+    for (const unit of waiting) await applyTaskChange(tx, { sessionId: id, unit: unit.unit }, taskRules.cancel(unit, by, now));
+    await writeLog(tx, id, 'warning', `stop requested by ${by}`);
+  });
+}
+
+/** The session's email went out: a retried notification job sends it once. */
+export async function markNotified(db: Db, id: string): Promise<void> {
+  await db.session.updateMany({ where: { id }, data: { notifiedAt: new Date() } });
+}

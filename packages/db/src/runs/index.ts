@@ -1,0 +1,67 @@
+import type { SessionId } from '@strongbox/core';
+import { isClient, type Db } from '../client.js';
+import type { PrismaClient } from '../generated/client.js';
+import { closeFinished, markNotified, reclaimFromDeadMovers, requestStop } from './close.js';
+import { dispatchRound } from './dispatch.js';
+import * as mover from './mover-side.js';
+import { Outbox, type OutboxSend } from './outbox.js';
+import { getSession, listSessions, recentResults, sessionLogs, writeLog, type LogLevelName, type SessionFilter } from './read.js';
+import { startBackup, startMaintenance, type BackupStart } from './start.js';
+
+export type { BackupStart, BackupTrigger, StartResult } from './start.js';
+export type { PublishedPoint, UnitHandle } from './mover-side.js';
+export type { LogLevelName, RunSession, RunTask, SessionFilter } from './read.js';
+export { readSession, readTask, sessionSelect, taskSelect } from './read.js';
+export type { OutboxSend } from './outbox.js';
+
+/**
+ * The run module: the one owner of sessions of every kind, their tasks, their log lines
+ * and the restore points they publish. Every change of state is a rule of core's
+ * (`taskRules`, `sessionRules`, `decideClose`, `onMoverLost`, `grantUnits`) applied as a
+ * guarded UPDATE (apply.ts); nothing else in Strongbox writes a session's or a task's
+ * status. The controller's round calls `reclaim`, `close`, `dispatch` and `relay`; movers
+ * call the `mover` methods; the API starts, stops and reads.
+ */
+export class Runs {
+  constructor(private readonly db: Db) {}
+
+  // Starts: a session and its tasks in one transaction; the answer carries its id.
+  startBackup = (input: BackupStart) => startBackup(this.db, input);
+  startMaintenance = (input: Parameters<typeof startMaintenance>[1]) => startMaintenance(this.db, input);
+  requestStop = (id: SessionId, by: string) => requestStop(this.db, id, by);
+
+  // The controller's round (the leader's), in this order.
+  reclaimFromDeadMovers = (now: Date) => reclaimFromDeadMovers(this.client(), now);
+  closeFinished = (now: Date) => closeFinished(this.client(), now);
+  dispatch = (now: Date) => dispatchRound(this.client(), now);
+  relay = (send: OutboxSend) => new Outbox(this.db).relay(send);
+  markNotified = (id: string) => markNotified(this.db, id);
+
+  /** What a mover does with the unit it was given. */
+  readonly mover = {
+    open: (h: mover.UnitHandle) => mover.openUnit(this.db, h),
+    startDisk: (h: mover.UnitHandle, taskId: string, readMode: string) => mover.startDisk(this.db, h, taskId, readMode),
+    recordFigures: (h: mover.UnitHandle, taskId: string, figures: Parameters<typeof mover.recordFigures>[3]) =>
+      mover.recordFigures(this.db, h, taskId, figures),
+    finishDisk: (h: mover.UnitHandle, taskId: string) => mover.finishDisk(this.db, h, taskId),
+    publishPoint: (h: mover.UnitHandle, point: mover.PublishedPoint, status: 'success' | 'warning') => mover.publishPoint(this.db, h, point, status),
+    finishUnit: (h: mover.UnitHandle, outcome: Parameters<typeof mover.finishUnit>[2]) => mover.finishUnit(this.db, h, outcome),
+    fail: (h: mover.UnitHandle, outcome: { cancelled: boolean; reason: string }) => mover.failUnit(this.db, h, outcome),
+    writeRateShare: (repositoryId: string) => mover.writeRateShare(this.db, repositoryId),
+    removePoint: (pointId: string) => mover.removePoint(this.db, pointId),
+  };
+
+  log = (sessionId: string, level: LogLevelName, message: string, taskId?: string) => writeLog(this.db, sessionId, level, message, taskId);
+
+  // Reads.
+  list = (filter: SessionFilter, page: number, perPage: number) => listSessions(this.db, filter, page, perPage);
+  get = (id: string) => getSession(this.db, id);
+  logs = (sessionId: string, afterId: bigint, take?: number) => sessionLogs(this.db, sessionId, afterId, take);
+  recentResults = (since: Date) => recentResults(this.db, since);
+
+  /** The round's steps open transactions of their own: they need the client, not a transaction. */
+  private client(): PrismaClient {
+    if (!isClient(this.db)) throw new Error('the controller round runs on the client, not inside a transaction');
+    return this.db;
+  }
+}

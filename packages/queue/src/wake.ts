@@ -1,0 +1,22 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * A nudge for the leader controller's round: "a session is waiting" (a start made in the
+ * web tier). The session row is what counts; the nudge only saves the wait for the next
+ * tick, so a nudge lost (no leader yet, a Redis blip) costs a couple of seconds, nothing more.
+ */
+const channel = (prefix: string) => `${prefix}:runs:wake`;
+
+export async function wakeRuns(redis: Redis, prefix: string): Promise<void> {
+  await redis.publish(channel(prefix), '1');
+}
+
+/** Calls `fn` on every nudge until the returned stop is called; it needs a connection of its own. */
+export async function onRunsWake(redis: Redis, prefix: string, fn: () => void): Promise<() => Promise<void>> {
+  const subscriber = redis.duplicate();
+  await subscriber.subscribe(channel(prefix));
+  subscriber.on('message', () => fn());
+  return async () => {
+    await subscriber.quit();
+  };
+}

@@ -81,6 +81,16 @@ test('roles: a Viewer reads, a Backup Operator starts but may not delete, an Adm
   await login(page, users.operator, 'a-long-password-9');
   const start = await page.request.post(`/api/v1/jobs/${created.id}/start`);
   expect(start.status()).toBe(202);
+  // The answer names the session, which is there at once: no waiting for the controller.
+  const { sessionId } = await start.json();
+  const session = await page.request.get(`/api/v1/sessions/${sessionId}`);
+  expect(session.status()).toBe(200);
+  expect(await session.json()).toMatchObject({ id: sessionId, jobId: created.id, kind: 'backup', triggeredBy: users.operator });
+  // While it runs (its VM is not on the hypervisor: it fails and waits 10 min for its retry), a
+  // second start makes no second session and names the first.
+  const again = await page.request.post(`/api/v1/jobs/${created.id}/start`);
+  expect(again.status()).toBe(409);
+  expect((await again.json()).error).toMatchObject({ code: 'CONFLICT', details: { sessionId } });
   expect((await page.request.delete(`/api/v1/jobs/${created.id}`)).status()).toBe(403);
   await logout(page);
 

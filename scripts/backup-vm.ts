@@ -6,6 +6,7 @@
  * point's `job` record; the next run reads only what changed since it, when the
  * connector trusts the chain.
  */
+import { messageOf } from '@strongbox/core';
 import { LibvirtConnector, type BackupView } from '../packages/hypervisors/src/index.js';
 import { backupDisk } from '../packages/pipeline/src/index.js';
 import { Repository, type PointSummary } from '../packages/repository/src/index.js';
@@ -84,6 +85,6 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   const code = e && typeof e === 'object' && 'code' in e ? `${String((e as { code: unknown }).code)}: ` : '';
-  console.error(`backup:vm: ${code}${e instanceof Error ? e.message : String(e)}`);
+  console.error(`backup:vm: ${code}${messageOf(e)}`);
   process.exit(1);
 });

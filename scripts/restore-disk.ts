@@ -4,6 +4,7 @@
  * A developer command: one disk of a restore point to a raw file (sparse) through the
  * restore path; with --md5 it prints the restored bytes' MD5 and removes the file.
  */
+import { messageOf } from '@strongbox/core';
 import { createHash } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`restore:disk: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`restore:disk: ${messageOf(e)}`);
   process.exit(1);
 });

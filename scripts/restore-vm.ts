@@ -4,6 +4,7 @@
  * Restores a point of a VM into new qcow2 images and defines them as a new VM (new name,
  * new uuid, no MAC addresses kept) next to the original.
  */
+import { messageOf } from '@strongbox/core';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -74,6 +75,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`restore:vm: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`restore:vm: ${messageOf(e)}`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@
  * tsx scripts/lab/cli.ts vm <name> <diskMiB>...                          defines and starts one VM
  * tsx scripts/lab/cli.ts rm <name>...                                    removes VMs and their disks
  */
+import { messageOf } from '@strongbox/core';
 import { join } from 'node:path';
 import { defineLabVm, destroyLabVm, ensureLab, GuestConsole, labDown, labPaths, labUp, startLabVm } from './index.js';
 
@@ -64,6 +65,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`lab: ${messageOf(e)}`);
   process.exit(1);
 });

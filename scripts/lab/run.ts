@@ -1,14 +1,7 @@
+import { CodedError } from '@strongbox/core';
 import { spawn } from 'node:child_process';
 
-export class LabError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LabError';
-  }
-}
+export class LabError extends CodedError {}
 
 export type RunResult = { stdout: string; stderr: string; code: number };
 

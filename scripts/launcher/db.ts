@@ -1,5 +1,6 @@
 // `pnpm db:migrate` and `pnpm db:diff <name>`: against DATABASE_URL, or else the private
 // cluster that `npm start` keeps in .data (which must be running).
+import { messageOf } from '@strongbox/core';
 import { relative } from 'node:path';
 import { applyMigrations, diffMigration, MigrationError } from '@strongbox/db/migrate';
 import { checkEnvOrExit, ROOT } from './provision.js';
@@ -30,7 +31,7 @@ try {
     process.exit(2);
   }
 } catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   console.error(`strongbox: ${error instanceof MigrationError ? message : `cannot reach the database: ${message}`}`);
   process.exit(1);
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { aptInstall, freePort, isRoot, LaunchError, portIsFree, postgresBinDir, run, runOrThrow } from './system.js';
 import { readState, secret, writeState } from './state.js';
+import { messageOf } from '@strongbox/core';
 
 export type Service = { url: string; started: boolean; stop(): Promise<void> };
 
@@ -14,7 +15,7 @@ export async function postgresAnswers(url: string): Promise<string | null> {
     await client.query('SELECT 1');
     return null;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return messageOf(error);
   } finally {
     await client.end().catch(() => undefined); // the connection may never have opened
   }

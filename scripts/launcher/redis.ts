@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import type { Service } from './postgres.js';
 import { aptInstall, freePort, LaunchError, portIsFree, which } from './system.js';
 import { readState, secret, writeState } from './state.js';
+import { messageOf } from '@strongbox/core';
 
 export async function redisAnswers(url: string): Promise<string | null> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -14,7 +15,7 @@ export async function redisAnswers(url: string): Promise<string | null> {
     await client.ping();
     return null;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return messageOf(error);
   } finally {
     client.disconnect();
   }
@@ -54,7 +55,7 @@ export async function provideRedis(dataDir: string, given: string | undefined): 
       'bind 127.0.0.1',
       `dir ${dir}`,
       `requirepass ${password}`,
-      // Queues and leases must never be evicted (house style 7); keep them across restarts.
+      // Queues and leases must never be evicted (an evicted job or lease is lost work); keep them across restarts.
       'maxmemory-policy noeviction',
       'appendonly yes',
       'appendfsync everysec',

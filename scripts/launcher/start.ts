@@ -5,6 +5,7 @@ import { Supervisor } from './processes.js';
 import { checkEnvOrExit, childEnvironment, migrate, provideServices, ROOT } from './provision.js';
 import { freePort, LaunchError } from './system.js';
 import { buildWebIfStale } from './web-build.js';
+import { messageOf } from '@strongbox/core';
 
 const given = checkEnvOrExit();
 
@@ -17,7 +18,7 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
       if (response.ok) return;
       last = `HTTP ${response.status}`;
     } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
+      last = messageOf(error);
     }
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -84,12 +85,12 @@ async function main() {
     const width = Math.max(...lines.map((l) => l.length));
     console.log(`\n┌${'─'.repeat(width + 2)}┐\n${lines.map((l) => `│ ${l.padEnd(width)} │`).join('\n')}\n└${'─'.repeat(width + 2)}┘\n`);
   } catch (error) {
-    console.error(`strongbox: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`strongbox: ${messageOf(error)}`);
     await shutdown(1);
   }
 }
 
 main().catch((error: unknown) => {
-  console.error(`strongbox: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`strongbox: ${messageOf(error)}`);
   process.exit(1);
 });

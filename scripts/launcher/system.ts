@@ -2,8 +2,13 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { CodedError } from '@strongbox/core';
 
-export class LaunchError extends Error {}
+export class LaunchError extends CodedError<'LAUNCH_FAILED'> {
+  constructor(message: string) {
+    super('LAUNCH_FAILED', message);
+  }
+}
 
 export const isRoot = () => process.getuid?.() === 0;
 

@@ -12,6 +12,7 @@ import { checkEnvOrExit, childEnvironment, migrate, provideServices, ROOT, type 
 import { aptInstall, freePort, LaunchError, which } from './system.js';
 import { failures, playwrightCounts, runRunner, vitestCounts, type SuiteResult } from './test-suites.js';
 import { buildWebIfStale } from './web-build.js';
+import { messageOf } from '@strongbox/core';
 
 const SUITES = ['static', 'unit', 'integration', 'e2e'] as const;
 type Suite = (typeof SUITES)[number];
@@ -235,6 +236,6 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  console.error(`strongbox test: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`strongbox test: ${messageOf(error)}`);
   process.exit(1);
 });

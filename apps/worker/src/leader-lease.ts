@@ -6,7 +6,7 @@ const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /**
- * One active controller (ARCHITECTURE: "one active, others standby"): a Redis key with a
+ * One active controller, the others standing by (docs/architecture.md): a Redis key with a
  * TTL, held by renewing it well inside its TTL. A holder that dies loses it within `ttlMs`.
  */
 export class LeaderLease {

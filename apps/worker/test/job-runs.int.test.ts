@@ -227,6 +227,40 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     expect((verified.lastVerifyResult as { chunksChecked: number }).chunksChecked).toBeGreaterThan(0);
   });
 
+  it('a health check slowed to hours never delays a job start or its VMs, and stops when asked', async () => {
+    const [mover] = await movers([{ name: 'mv-slow', maxConcurrentTasks: 1 }]);
+    const repo = await repository({ maxConcurrentTasks: 1 });
+    const j = await job({
+      connectionId: estate.connectionId,
+      repositoryId: repo.id,
+      objects: [{ type: 'vm', vmId: estate.vmIds.ra! }],
+      schedule: { kind: 'manual' },
+    });
+    await controller();
+    // 8 MiB the guest writes at random, so that the store holds 8 chunks that do not compress.
+    await estate.guests.ra!.guest.write('vda', 4096, 8192, 'random');
+    expect((await ended(await startJob(j.id))).status).toBe('success');
+    // 16 KiB/s over 8 MiB of chunks: a health check of nine minutes, as of hours on a large repository.
+    await db.backupRepository.update({ where: { id: repo.id }, data: { readRateLimit: 16n * 1024n } });
+    const runs = new Runs(db);
+    const verify = await runs.startMaintenance({ repositoryId: repo.id, operation: 'verify', triggeredBy: 'test' });
+    await waitFor('the health check to run', () => db.task.findFirst({ where: { sessionId: verify.sessionId!, status: 'running' } }));
+
+    // With the mover's one slot and the repository's one slot free of it, the VM starts at once and the run ends.
+    const sessionId = await startJob(j.id);
+    const done = await ended(sessionId);
+    expect(done.status).toBe('success');
+    expect(done.tasks[0]!.moverId).toBe(mover!.id);
+    expect(done.tasks[0]!.startedAt!.getTime() - done.startedAt.getTime()).toBeLessThan(15_000);
+    expect((await db.session.findUniqueOrThrow({ where: { id: verify.sessionId! } })).status).toBe('running');
+
+    await runs.requestStop(verify.sessionId!, 'tester');
+    const stopped = await ended(verify.sessionId!, 30_000);
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.tasks[0]!.error).toBe('stopped by a user');
+    expect((await db.backupRepository.findUniqueOrThrow({ where: { id: repo.id } })).lastVerifiedAt).toBeNull();
+  });
+
   it("emails the result of a run to a real SMTP server, to the global and the job's recipients, and not on a result the job skips", async () => {
     const sink = await startSmtpSink();
     const settings = new Settings(db);

@@ -1,10 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { CodedError } from '@strongbox/core';
 
 /**
- * The one place that reads `process.env` (house style 10). Every process parses it at
- * start; a missing or malformed variable stops the process with a line naming it.
+ * The one place that reads `process.env`, so that every variable has one spelling, one
+ * default and one check. Every process parses it at start; a missing or malformed variable
+ * stops the process with a line naming it.
  */
 
 const postgresUrl = z.string().refine((v) => urlWithProtocol(v, ['postgres:', 'postgresql:']), {
@@ -59,10 +61,9 @@ export type Env = z.infer<typeof envSchema> & {
   repositoryPath: string;
 };
 
-export class EnvError extends Error {
-  readonly code = 'ENV_INVALID';
+export class EnvError extends CodedError<'ENV_INVALID'> {
   constructor(readonly issues: { variable: string; message: string }[]) {
-    super(issues.map((i) => `environment variable ${i.variable} ${describe(i.message)}`).join('; '));
+    super('ENV_INVALID', issues.map((i) => `environment variable ${i.variable} ${describe(i.message)}`).join('; '));
   }
 }
 

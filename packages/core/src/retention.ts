@@ -1,3 +1,4 @@
+import { CodedError } from './errors.js';
 import type { z } from 'zod';
 import type { jobRetentionSchema } from './job-spec.js';
 import { addDays, fromLocal, isTimeZone, toLocal } from './zoned-time.js';
@@ -7,7 +8,7 @@ import { addDays, fromLocal, isTimeZone, toLocal } from './zoned-time.js';
  * of Xen Orchestra's `_getOldEntries`): the controller lists the points, calls this after
  * a run, and deletes what it returns; GC reclaims the chunks later.
  *
- * Every point is a complete map of its disks (ARCHITECTURE.md), so any point may go
+ * Every point is a complete map of its disks (packages/repository/FORMAT.md), so any point may go
  * without breaking another: there is no chain rule here.
  */
 
@@ -36,15 +37,7 @@ export type RetentionDecision = {
 
 export type RetentionErrorCode = 'RETENTION_TIME_ZONE' | 'RETENTION_BAD_TIME' | 'RETENTION_DUPLICATE_ID' | 'RETENTION_BAD_POLICY';
 
-export class RetentionError extends Error {
-  constructor(
-    readonly code: RetentionErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RetentionError';
-  }
-}
+export class RetentionError extends CodedError<RetentionErrorCode> {}
 
 const REASON_ORDER: readonly KeepReason[] = ['latest', 'last', 'days', 'weekly', 'monthly', 'yearly'];
 const DAY_MS = 86_400_000;

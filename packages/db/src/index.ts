@@ -9,6 +9,7 @@ export * from './jobs.js';
 export * from './logins.js';
 export * from './movers.js';
 export * from './passwords.js';
+export * from './restore-points.js';
 export * from './runs/index.js';
 export * from './settings.js';
 export * from './users.js';

@@ -105,7 +105,7 @@ export class BackupJobs {
     }
   }
 
-  /** The second of two editors gets a conflict, never a silent overwrite (house style 9). */
+  /** The second of two editors gets a conflict, never a silent overwrite: the save names the version it edited. */
   async update(id: string, version: number, spec: JobSpec): Promise<JobRow> {
     let count: number;
     try {

@@ -7,6 +7,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine as SchemaEngineType } from '@prisma/schema-engine-wasm';
 import pg from 'pg';
+import { CodedError } from '@strongbox/core';
 
 /**
  * Migrations on Prisma's WebAssembly schema engine: no native engine download, and the
@@ -52,8 +53,10 @@ function loadEngineModule(): Promise<EngineModule> {
   return enginePromise;
 }
 
-export class MigrationError extends Error {
-  readonly code = 'MIGRATION_FAILED';
+export class MigrationError extends CodedError<'MIGRATION_FAILED'> {
+  constructor(message: string) {
+    super('MIGRATION_FAILED', message);
+  }
 }
 
 async function withEngine<T>(databaseUrl: string, schema: string, fn: (engine: SchemaEngineType) => Promise<T>): Promise<T> {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { parseEnv } from '@strongbox/config';
+import { createPrismaClient, type PrismaClient } from '../src/index.js';
+import { applyMigrations } from '../src/migrate.js';
 
 /** The run's database (provisioned and migrated by scripts/launcher/test.ts). */
 export const env = () => parseEnv(process.env);
@@ -34,4 +36,21 @@ export async function tableNames(url: string): Promise<string[]> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A database of its own, migrated, for tests that count rows across the whole database
+ * (administrators, waiting units, movers) and must not see other tests' rows.
+ */
+export async function scratchDatabase(tag: string): Promise<{ db: PrismaClient; drop: () => Promise<void> }> {
+  const { url, name } = scratchDatabaseUrl(tag);
+  await applyMigrations(url);
+  const db = createPrismaClient(url);
+  return {
+    db,
+    drop: async () => {
+      await db.$disconnect();
+      await dropDatabase(name);
+    },
+  };
 }

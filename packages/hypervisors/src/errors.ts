@@ -1,3 +1,4 @@
+import { CodedError } from '@strongbox/core';
 export type HypervisorErrorCode =
   | 'HV_UNREACHABLE'
   | 'HV_VM_NOT_FOUND'
@@ -10,13 +11,4 @@ export type HypervisorErrorCode =
   | 'HV_CANCELLED'
   | 'HV_RESTORE';
 
-export class HypervisorError extends Error {
-  constructor(
-    readonly code: HypervisorErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'HypervisorError';
-  }
-}
+export class HypervisorError extends CodedError<HypervisorErrorCode> {}

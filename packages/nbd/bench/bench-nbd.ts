@@ -4,6 +4,7 @@
  * Not a test: it asserts nothing. Options: --size-gib N, --connections N, --request-mib N,
  * --depth N (requests in flight in total), --alloc (a new buffer per read).
  */
+import { messageOf } from '@strongbox/core';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -118,6 +119,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(`bench:nbd: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`bench:nbd: ${messageOf(e)}`);
   process.exit(1);
 });

@@ -1,3 +1,4 @@
+import { CodedError } from '@strongbox/core';
 export type NbdErrorCode =
   | 'NBD_CONNECT'
   | 'NBD_HANDSHAKE'
@@ -12,13 +13,4 @@ export type NbdErrorCode =
   | 'NBD_RANGE'
   | 'NBD_CLOSED';
 
-export class NbdError extends Error {
-  constructor(
-    readonly code: NbdErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'NbdError';
-  }
-}
+export class NbdError extends CodedError<NbdErrorCode> {}

@@ -1,10 +1,13 @@
 import nodemailer from 'nodemailer';
 import type { SmtpSettings } from './smtp-settings.js';
+import { CodedError, messageOf } from '@strongbox/core';
 
 export type Mail = { to: string[]; subject: string; text: string; html?: string };
 
-export class MailError extends Error {
-  readonly code = 'MAIL_FAILED';
+export class MailError extends CodedError<'MAIL_FAILED'> {
+  constructor(message: string) {
+    super('MAIL_FAILED', message);
+  }
 }
 
 /** Sends through the configured server; the server's refusal becomes a MailError with its words. */
@@ -25,7 +28,7 @@ export async function sendMail(settings: SmtpSettings, mail: Mail): Promise<{ me
     const info = await transport.sendMail({ from: settings.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
     return { messageId: info.messageId };
   } catch (error) {
-    throw new MailError(`the SMTP server ${settings.host}:${settings.port} refused or failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new MailError(`the SMTP server ${settings.host}:${settings.port} refused or failed: ${messageOf(error)}`);
   } finally {
     transport.close();
   }

@@ -1,3 +1,4 @@
+import { CodedError, messageOf } from '@strongbox/core';
 export type RepositoryErrorCode =
   | 'REPO_EXISTS'
   | 'REPO_NOT_FOUND'
@@ -19,22 +20,13 @@ export type RepositoryErrorCode =
   | 'CHUNK_BAD'
   | 'CANCELLED';
 
-export class RepositoryError extends Error {
-  constructor(
-    readonly code: RepositoryErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RepositoryError';
-  }
-}
+export class RepositoryError extends CodedError<RepositoryErrorCode> {}
 
 /** Maps a filesystem error to a RepositoryError; ENOSPC/EDQUOT get their own code. */
 export function ioError(e: unknown, what: string): RepositoryError {
   if (e instanceof RepositoryError) return e;
   const code = (e as NodeJS.ErrnoException | null)?.code;
-  const message = e instanceof Error ? e.message : String(e);
+  const message = messageOf(e);
   if (code === 'ENOSPC' || code === 'EDQUOT')
     return new RepositoryError('REPO_NO_SPACE', `${what}: the repository's filesystem is full (${message})`, { cause: e });
   return new RepositoryError('REPO_IO', `${what}: ${message}`, { cause: e });

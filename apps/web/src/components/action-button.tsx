@@ -1,24 +1,31 @@
 'use client';
 
+import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { api } from './api-client';
+import { useMutation } from './use-mutation';
 
-/** A button that POSTs to the API and says what happened next to itself. */
-export function ActionButton({ path, label, done }: { path: string; label: string; done: string }) {
-  const [said, setSaid] = useState<{ ok: boolean; text: string } | null>(null);
+/**
+ * A button that POSTs to the API and says what happened next to itself. With `openSession`
+ * the answer names the session the action started (`{ sessionId }`), and the console goes there.
+ */
+export function ActionButton({ path, label, done, openSession = false }: { path: string; label: string; done: string; openSession?: boolean }) {
+  const router = useRouter();
+  const { run, busy, error } = useMutation();
+  const [succeeded, setSucceeded] = useState(false);
+
+  async function click() {
+    setSucceeded(false);
+    const result = await run(() => api<{ sessionId?: string } | undefined>('POST', path));
+    if (!result.ok) return;
+    setSucceeded(true);
+    if (openSession && result.value?.sessionId) router.push(`/sessions/${result.value.sessionId}`);
+  }
+
+  const said = error ? { ok: false, text: error.text } : succeeded ? { ok: true, text: done } : null;
   return (
     <span className="space-x-2">
-      <button
-        type="button"
-        className="text-sky-700 underline"
-        onClick={() => {
-          setSaid(null);
-          api('POST', path).then(
-            () => setSaid({ ok: true, text: done }),
-            (e: unknown) => setSaid({ ok: false, text: e instanceof Error ? e.message : String(e) }),
-          );
-        }}
-      >
+      <button type="button" className="text-sky-700 underline disabled:opacity-50" disabled={busy} onClick={() => void click()}>
         {label}
       </button>
       {said && (

@@ -1,10 +1,15 @@
 /** Browser-side calls to /api/v1 with the console's session cookie; errors carry the API's message. */
+export type FieldError = { field: string; message: string };
+
+/** What the API adds to an error: the invalid fields of a 400, the session a 409 on a start names. */
+export type ApiErrorDetails = { fields?: FieldError[]; sessionId?: string };
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly details?: { fields?: { field: string; message: string }[] },
+    readonly details?: ApiErrorDetails,
   ) {
     super(message);
   }

@@ -4,7 +4,7 @@ import { can, isRole, type Permission } from '@strongbox/core';
 import { ApiTokens, AppError, AuditTrail, prisma, type ErrorCode } from '@strongbox/db';
 import { clientIp, currentUser, type Actor } from './auth';
 
-/** One code → status map for every API error (house style 8). */
+/** One code → status map for every API error, so that a client branches on one shape whatever the route. */
 const STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,

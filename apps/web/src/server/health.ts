@@ -1,9 +1,10 @@
 import { Movers, prisma } from '@strongbox/db';
 import { redis } from './redis';
 import type { HealthDto } from './schemas';
+import { messageOf } from '@strongbox/core';
 
 function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 /** Database, Redis and registered movers, each checked for real. */

@@ -29,6 +29,9 @@ type Operation = {
   status?: number;
 };
 
+/** What a start answers: the session it made. */
+const runStartedDto = z.object({ sessionId: z.uuid() });
+
 const list = (item: ZodType) => z.object({ data: z.array(item), total: z.number(), page: z.number(), perPage: z.number() });
 
 /** The API's operations; the document is generated from the same zod schemas the routes parse. */
@@ -88,12 +91,20 @@ export const OPERATIONS: Operation[] = [
   { method: 'put', path: '/jobs/{id}', summary: 'Change a backup job; 409 when `version` is stale', permission: 'jobs.edit', body: updateJobBody },
   { method: 'delete', path: '/jobs/{id}', summary: 'Delete a backup job (Administrator)', permission: 'delete', status: 204 },
   { method: 'post', path: '/jobs/{id}/clone', summary: 'Copy a job (the copy starts disabled)', permission: 'jobs.edit', status: 201 },
-  { method: 'post', path: '/jobs/{id}/start', summary: 'Start a run now', permission: 'jobs.run', status: 202 },
+  {
+    method: 'post',
+    path: '/jobs/{id}/start',
+    summary: 'Start a run now: its session exists when this answers (`GET /sessions/{sessionId}`); 409 naming the running session while the job runs',
+    permission: 'jobs.run',
+    response: runStartedDto,
+    status: 202,
+  },
   {
     method: 'post',
     path: '/vms/{id}/quick-backup',
-    summary: 'Quick backup: an incremental of one VM now, by the job of its latest restore point',
+    summary: 'Quick backup: an incremental of one VM now, by the job of its latest restore point; answers with its session',
     permission: 'jobs.run',
+    response: runStartedDto.extend({ jobId: z.uuid() }),
     status: 202,
   },
   { method: 'get', path: '/sessions', summary: 'Job runs and maintenance, newest first (?status=, ?jobId=, ?kind=, paginated)', permission: 'read' },
@@ -101,7 +112,14 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/sessions/{id}/logs', summary: 'Log lines after the cursor `after`', permission: 'read' },
   { method: 'get', path: '/sessions/{id}/events', summary: 'Server-sent events: `session` on every change, `log` lines, `end`', permission: 'read' },
   { method: 'post', path: '/sessions/{id}/stop', summary: 'Stop a running session', permission: 'jobs.run', status: 202 },
-  { method: 'post', path: '/sessions/{id}/retry', summary: 'Run the job again for the VMs that failed in this session', permission: 'jobs.run', status: 202 },
+  {
+    method: 'post',
+    path: '/sessions/{id}/retry',
+    summary: 'Run the job again for the VMs that failed in this session; answers with the new session',
+    permission: 'jobs.run',
+    response: runStartedDto.extend({ vms: z.number().int() }),
+    status: 202,
+  },
   { method: 'get', path: '/repositories', summary: 'Backup repositories with their limits, points and last health check', permission: 'read' },
   {
     method: 'post',

@@ -116,7 +116,9 @@ export class Controller {
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.stopWake?.();
+    const stopWake = this.stopWake;
+    this.stopWake = undefined;
+    await stopWake?.();
     await this.round;
     await Promise.all(this.workers.map((w) => w.close()));
     await this.lease.stop();

@@ -5,6 +5,8 @@ import type { Payload } from '@strongbox/queue';
 import { Repository, RepositoryError } from '@strongbox/repository';
 import type { MoverContext } from './mover-context.js';
 
+const STOP_POLL_MS = 1_000;
+
 type Say = (level: 'info' | 'warning' | 'error', message: string) => Promise<unknown>;
 type Outcome = { status: 'success' | 'failed'; result: UnitResult };
 
@@ -72,6 +74,18 @@ export async function runMaintenance(ctx: MoverContext, payload: Payload<'mainte
   const opened = await ctx.runs.mover.open(unit);
   if (!opened) return;
   const say: Say = (level, message) => ctx.runs.log(payload.sessionId, level, message);
+  // A user's stop, or the unit taken back (its mover was thought dead), ends the work between chunks.
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  const watch = setInterval(() => {
+    ctx.runs.mover.status(unit).then(
+      ({ current, stopRequested }) => {
+        if (!current) stop.abort(new Error('the controller took this unit back from this mover'));
+        else if (stopRequested) stop.abort(new Error('stopped by a user'));
+      },
+      (error: unknown) => ctx.log.warn({ err: error }, 'could not look for a stop'),
+    );
+  }, STOP_POLL_MS);
   try {
     const repositoryId = opened.session.repositoryId;
     const row = repositoryId ? await new BackupRepositories(ctx.db).byId(repositoryId) : null;
@@ -90,10 +104,14 @@ export async function runMaintenance(ctx: MoverContext, payload: Payload<'mainte
         ? await retention(ctx, repo, repositoryId, say)
         : payload.unit === 'gc'
           ? await gc(repo, say)
-          : await verify(ctx, repo, repositoryId, say, signal);
+          : await verify(ctx, repo, repositoryId, say, both);
     await ctx.runs.mover.finishUnit(unit, outcome);
   } catch (error) {
-    await say('error', messageOf(error));
-    await ctx.runs.mover.fail(unit, { cancelled: false, reason: messageOf(error) });
+    const byUser = stop.signal.aborted && !signal.aborted;
+    const reason = stop.signal.aborted ? messageOf(stop.signal.reason) : messageOf(error);
+    await say(byUser ? 'warning' : 'error', byUser ? `cancelled: ${reason}` : reason);
+    await ctx.runs.mover.fail(unit, { cancelled: byUser, reason });
+  } finally {
+    clearInterval(watch);
   }
 }

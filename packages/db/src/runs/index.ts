@@ -44,6 +44,7 @@ export class Runs {
     recordFigures: (h: mover.UnitHandle, taskId: string, figures: Parameters<typeof mover.recordFigures>[3]) =>
       mover.recordFigures(this.db, h, taskId, figures),
     finishDisk: (h: mover.UnitHandle, taskId: string) => mover.finishDisk(this.db, h, taskId),
+    status: (h: mover.UnitHandle) => mover.unitStatus(this.db, h),
     publishPoint: (h: mover.UnitHandle, point: mover.PublishedPoint, status: 'success' | 'warning') => mover.publishPoint(this.db, h, point, status),
     finishUnit: (h: mover.UnitHandle, outcome: Parameters<typeof mover.finishUnit>[2]) => mover.finishUnit(this.db, h, outcome),
     fail: (h: mover.UnitHandle, outcome: { cancelled: boolean; reason: string }) => mover.failUnit(this.db, h, outcome),

@@ -49,6 +49,15 @@ export async function recordFigures(
   return { current: changed === 1, stopRequested: session?.stopRequested ?? true };
 }
 
+/** For a unit that records no figures (maintenance): still this mover's, and has a stop been asked for? */
+export async function unitStatus(db: Db, h: UnitHandle): Promise<{ current: boolean; stopRequested: boolean }> {
+  const [held, session] = await Promise.all([
+    db.task.count({ where: { ...unitWhere(h), status: 'running', attempt: h.attempt, moverId: h.moverId } }),
+    db.session.findUnique({ where: { id: h.sessionId }, select: { stopRequested: true } }),
+  ]);
+  return { current: held > 0, stopRequested: session?.stopRequested ?? true };
+}
+
 export const finishDisk = (db: Db, h: UnitHandle, taskId: string, now = new Date()) =>
   applyTaskChange(db, unitWhere(h, [taskId]), taskRules.finishDisk(claimOf(h), now));
 

@@ -1,30 +1,15 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { prisma } from '@strongbox/db';
+import { prisma, RestorePoints } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { bytes } from '@/components/format';
 
 export const metadata: Metadata = { title: 'Backups' };
 export const dynamic = 'force-dynamic';
 
-type Disk = { name: string; size: number; newBytes?: number; storedBytes?: number };
-
 /** Restore points, grouped by job and VM, newest first. */
 export default async function BackupsPage() {
-  const points = await prisma().restorePoint.findMany({
-    orderBy: [{ vmName: 'asc' }, { time: 'desc' }],
-    take: 2000,
-    select: {
-      id: true,
-      vmName: true,
-      time: true,
-      kind: true,
-      disks: true,
-      sessionId: true,
-      job: { select: { name: true } },
-      repository: { select: { name: true } },
-    },
-  });
+  const points = await new RestorePoints(prisma()).byVm();
   const groups = new Map<string, typeof points>();
   for (const p of points) {
     const key = `${p.job?.name ?? '(no job)'} / ${p.vmName}`;
@@ -54,13 +39,13 @@ export default async function BackupsPage() {
             </thead>
             <tbody>
               {list.map((p) => {
-                const disks = (p.disks ?? []) as Disk[];
+                const disks = p.disks;
                 return (
                   <tr key={p.id} className="border-t border-slate-200" data-testid="restore-point">
                     <td className="p-2">{p.time.toLocaleString()}</td>
                     <td className="p-2">{p.kind}</td>
                     <td className="p-2">{disks.map((d) => `${d.name} ${bytes(d.size)}`).join(', ')}</td>
-                    <td className="p-2">{bytes(disks.reduce((n, d) => n + (d.storedBytes ?? 0), 0))}</td>
+                    <td className="p-2">{bytes(disks.reduce((n, d) => n + d.storedBytes, 0))}</td>
                     <td className="p-2 text-right">
                       {p.sessionId && (
                         <Link className="text-sky-700 underline" href={`/sessions/${p.sessionId}`}>

@@ -2,11 +2,12 @@
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '@/components/api-client';
+import { useMutation } from '@/components/use-mutation';
 import type { ConnectionDto } from '@/server/dto';
 
 export function ConnectionsPanel({ initial, editable }: { initial: ConnectionDto[]; editable: boolean }) {
   const [connections, setConnections] = useState(initial);
-  const [error, setError] = useState<string | null>(null);
+  const { run: mutate, error } = useMutation();
   const [adding, setAdding] = useState(false);
 
   async function reload() {
@@ -21,15 +22,11 @@ export function ConnectionsPanel({ initial, editable }: { initial: ConnectionDto
     return () => clearInterval(timer);
   }, [pending]);
 
-  async function run(action: () => Promise<unknown>) {
-    setError(null);
-    try {
+  const run = (action: () => Promise<unknown>) =>
+    mutate(async () => {
       await action();
       await reload();
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    }
-  }
+    });
 
   async function add(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -48,7 +45,7 @@ export function ConnectionsPanel({ initial, editable }: { initial: ConnectionDto
     <div className="space-y-3">
       {error && (
         <p role="alert" className="rounded bg-red-50 px-3 py-2 text-sm text-red-700">
-          {error}
+          {error.text}
         </p>
       )}
       {connections.length === 0 ? (

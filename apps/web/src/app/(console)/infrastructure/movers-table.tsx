@@ -2,6 +2,7 @@
 
 import { useState } from 'react';
 import { api } from '@/components/api-client';
+import { useMutation } from '@/components/use-mutation';
 import type { MoverDto } from '@/server/schemas';
 
 function age(iso: string): string {
@@ -11,18 +12,17 @@ function age(iso: string): string {
 
 export function MoversTable({ initial, editable }: { initial: MoverDto[]; editable: boolean }) {
   const [movers, setMovers] = useState(initial);
-  const [error, setError] = useState<string | null>(null);
+  const { run, error } = useMutation();
 
-  async function change(mover: MoverDto, changes: { maxConcurrentTasks?: number; enabled?: boolean }) {
-    setError(null);
-    try {
-      const updated = await api<MoverDto>('PATCH', `/movers/${mover.id}`, { version: mover.version, ...changes });
-      setMovers((all) => all.map((m) => (m.id === updated.id ? updated : m)));
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-      const fresh = await api<{ data: MoverDto[] }>('GET', '/movers');
-      setMovers(fresh.data);
-    }
+  function change(mover: MoverDto, changes: { maxConcurrentTasks?: number; enabled?: boolean }) {
+    return run(
+      async () => {
+        const updated = await api<MoverDto>('PATCH', `/movers/${mover.id}`, { version: mover.version, ...changes });
+        setMovers((all) => all.map((m) => (m.id === updated.id ? updated : m)));
+      },
+      // The row may have been stale (409): show the movers as stored.
+      { onError: async () => setMovers((await api<{ data: MoverDto[] }>('GET', '/movers')).data) },
+    );
   }
 
   if (movers.length === 0) {
@@ -32,7 +32,7 @@ export function MoversTable({ initial, editable }: { initial: MoverDto[]; editab
     <>
       {error && (
         <p role="alert" className="mb-2 rounded bg-red-50 px-3 py-2 text-sm text-red-700">
-          {error}
+          {error.text}
         </p>
       )}
       <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">

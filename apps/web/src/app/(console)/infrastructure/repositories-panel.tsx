@@ -1,48 +1,70 @@
 'use client';
 
 import { useState, type FormEvent } from 'react';
-import { api, ApiError } from '@/components/api-client';
+import { api } from '@/components/api-client';
 import { bytes } from '@/components/format';
+import { useMutation } from '@/components/use-mutation';
 import type { toRepositoryDto } from '@/server/dto';
 
 type RepositoryDto = ReturnType<typeof toRepositoryDto>;
+type Limit = 'readRateLimitMiBs' | 'writeRateLimitMiBs';
 
 const field = 'rounded border border-slate-300 px-2 py-1';
+const rate = (mibs: number | null) => (mibs === null ? 'unlimited' : `${mibs} MiB/s`);
+/** An empty limit field means no limit, which the API spells null. */
+const limitOf = (text: string) => (text.trim() === '' ? null : Number(text));
 
 /** Repositories with their limits; add one, change limits inline, remove an unused one. */
 export function RepositoriesPanel({ initial, editable, canDelete }: { initial: RepositoryDto[]; editable: boolean; canDelete: boolean }) {
   const [repos, setRepos] = useState(initial);
-  const [error, setError] = useState<string | null>(null);
+  const { run, error } = useMutation();
   const reload = async () => setRepos((await api<{ data: RepositoryDto[] }>('GET', '/repositories')).data);
 
-  async function attempt(action: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(
-        e instanceof ApiError && e.details?.fields
-          ? e.details.fields.map((f) => `${f.field}: ${f.message}`).join('; ')
-          : e instanceof Error
-            ? e.message
-            : String(e),
-      );
-    }
-    await reload();
-  }
+  // After a failure too: a 409 means the row's version was stale, and the form shows the stored values again.
+  const attempt = (action: () => Promise<unknown>) =>
+    run(
+      async () => {
+        await action();
+        await reload();
+      },
+      { onError: reload },
+    );
 
   function add(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const limit = (name: string) => (form.get(name) ? Number(form.get(name)) : null);
     void attempt(() =>
       api('POST', '/repositories', {
         name: String(form.get('name') ?? ''),
         path: String(form.get('path') ?? ''),
         maxConcurrentTasks: Number(form.get('maxConcurrentTasks') || 4),
-        writeRateLimitMiBs: limit('writeRateLimitMiBs'),
+        readRateLimitMiBs: limitOf(String(form.get('readRateLimitMiBs') ?? '')),
+        writeRateLimitMiBs: limitOf(String(form.get('writeRateLimitMiBs') ?? '')),
         verifyEveryDays: Number(form.get('verifyEveryDays') || 7),
       }),
+    );
+  }
+
+  function limitCell(r: RepositoryDto, limit: Limit, label: string) {
+    if (!editable) return rate(r[limit]);
+    return (
+      <span className="flex items-center gap-1 whitespace-nowrap">
+        <input
+          aria-label={`${label} of ${r.name}`}
+          type="number"
+          min={1}
+          placeholder="unlimited"
+          defaultValue={r[limit] ?? ''}
+          className={`${field} w-28`}
+          onBlur={(e) => {
+            // A number field holds '' for text it cannot read: that is not "unlimited".
+            if (e.target.validity.badInput) return;
+            const value = limitOf(e.target.value);
+            if (value !== r[limit]) void attempt(() => api('PATCH', `/repositories/${r.id}`, { version: r.version, [limit]: value }));
+          }}
+        />
+        MiB/s
+      </span>
     );
   }
 
@@ -50,7 +72,7 @@ export function RepositoriesPanel({ initial, editable, canDelete }: { initial: R
     <>
       {error && (
         <p role="alert" className="mb-3 rounded bg-red-50 px-3 py-2 text-sm text-red-700">
-          {error}
+          {error.text}
         </p>
       )}
       <table className="mb-3 w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">
@@ -59,6 +81,7 @@ export function RepositoriesPanel({ initial, editable, canDelete }: { initial: R
             <th className="p-3">Name</th>
             <th className="p-3">Path</th>
             <th className="p-3">Max tasks</th>
+            <th className="p-3">Read limit</th>
             <th className="p-3">Write limit</th>
             <th className="p-3">Points</th>
             <th className="p-3">Health check</th>
@@ -92,7 +115,9 @@ export function RepositoriesPanel({ initial, editable, canDelete }: { initial: R
                   r.maxConcurrentTasks
                 )}
               </td>
-              <td className="p-3">{r.writeRateLimitMiBs === null ? 'unlimited' : `${r.writeRateLimitMiBs} MiB/s`}</td>
+              {/* Reads are health checks and restores; writes are backups. */}
+              <td className="p-3">{limitCell(r, 'readRateLimitMiBs', 'read limit')}</td>
+              <td className="p-3">{limitCell(r, 'writeRateLimitMiBs', 'write limit')}</td>
               <td className="p-3">
                 {r.points} ({bytes(r.storedBytes)})
               </td>
@@ -124,6 +149,10 @@ export function RepositoriesPanel({ initial, editable, canDelete }: { initial: R
           <label className="flex flex-col">
             Max tasks
             <input name="maxConcurrentTasks" type="number" min={1} defaultValue={4} className={`${field} w-20`} />
+          </label>
+          <label className="flex flex-col">
+            Read limit MiB/s
+            <input name="readRateLimitMiBs" type="number" min={1} className={`${field} w-28`} />
           </label>
           <label className="flex flex-col">
             Write limit MiB/s

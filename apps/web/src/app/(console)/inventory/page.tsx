@@ -68,7 +68,7 @@ export default async function InventoryPage() {
                 )}
               </td>
               <td className="p-3 text-right">
-                {canRun && !vm.removed && <ActionButton path={`/vms/${vm.id}/quick-backup`} label="Quick backup" done="queued" />}
+                {canRun && !vm.removed && <ActionButton path={`/vms/${vm.id}/quick-backup`} label="Quick backup" done="queued" openSession />}
               </td>
             </tr>
           ))}

@@ -3,7 +3,8 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import type { JobObject, JobSpecInput, Schedule } from '@strongbox/core';
-import { api, ApiError } from '@/components/api-client';
+import { api } from '@/components/api-client';
+import { useMutation } from '@/components/use-mutation';
 import type { JobDto } from '@/server/jobs-service';
 import { ObjectsStep, OptionsStep, RetentionStep, ScheduleStep, SummaryStep } from './wizard-steps';
 import type { WizardChoices } from './wizard-data';
@@ -39,33 +40,23 @@ function initialDraft(choices: WizardChoices, job: JobDto | null): Draft {
   };
 }
 
-type FieldError = { field: string; message: string };
-
 export function JobWizard({ choices, initial }: { choices: WizardChoices; initial: JobDto | null }) {
   const router = useRouter();
   const [step, setStep] = useState(0);
   const [draft, setDraft] = useState<Draft>(() => initialDraft(choices, initial));
-  const [errors, setErrors] = useState<FieldError[]>([]);
-  const [conflict, setConflict] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { run, busy, error } = useMutation();
   const update = (change: Partial<Draft>) => setDraft((d) => ({ ...d, ...change }));
 
   async function save() {
-    setBusy(true);
-    setErrors([]);
-    try {
-      if (initial) await api('PUT', `/jobs/${initial.id}`, { ...draft, version: initial.version });
-      else await api('POST', '/jobs', draft);
-      router.push('/jobs');
-      router.refresh();
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 409 && initial) setConflict(true);
-      else if (e instanceof ApiError && e.details?.fields) setErrors(e.details.fields);
-      else setErrors([{ field: '', message: e instanceof Error ? e.message : String(e) }]);
-    } finally {
-      setBusy(false);
-    }
+    const saved = await run(() => (initial ? api('PUT', `/jobs/${initial.id}`, { ...draft, version: initial.version }) : api('POST', '/jobs', draft)));
+    if (!saved.ok) return;
+    router.push('/jobs');
+    router.refresh();
   }
+
+  // An edit that lost the race against another save offers the stored job; a new job has no stored copy to offer.
+  const conflict = Boolean(error?.conflict && initial);
+  const errors = !error || conflict ? [] : error.fields.length > 0 ? error.fields : [{ field: '', message: error.text }];
 
   const canNext = step === 0 ? draft.name.trim().length > 0 : step === 1 ? draft.objects.length > 0 && Boolean(draft.connectionId) : true;
   return (

@@ -2,22 +2,20 @@
 
 import { useState } from 'react';
 import { api } from '@/components/api-client';
+import { useMutation } from '@/components/use-mutation';
 
 type Processing = { mode: 'parallel' | 'sequential'; version: number };
 
 /** Veeam's "parallel processing" switch: sequential runs one disk of a job at a time. */
 export function ProcessingMode({ initial, editable }: { initial: Processing; editable: boolean }) {
   const [value, setValue] = useState(initial);
-  const [error, setError] = useState<string | null>(null);
-  async function change(mode: Processing['mode']) {
-    setError(null);
-    try {
-      setValue(await api<Processing>('PUT', '/settings/processing', { mode, version: value.version }));
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-      setValue(await api<Processing>('GET', '/settings/processing'));
-    }
-  }
+  const { run, error } = useMutation();
+  const change = (mode: Processing['mode']) =>
+    run(
+      async () => setValue(await api<Processing>('PUT', '/settings/processing', { mode, version: value.version })),
+      // The select shows the stored mode again, whoever changed it (a 409) or whatever failed.
+      { onError: async () => setValue(await api<Processing>('GET', '/settings/processing')) },
+    );
   return (
     <div className="rounded-lg border border-slate-200 bg-white p-4 text-sm">
       <label className="flex items-center gap-3">
@@ -35,7 +33,7 @@ export function ProcessingMode({ initial, editable }: { initial: Processing; edi
       </label>
       {error && (
         <p role="alert" className="mt-2 text-red-700">
-          {error}
+          {error.text}
         </p>
       )}
     </div>

@@ -5,7 +5,7 @@ import { can } from '@strongbox/core';
 import { AppError, prisma, Runs } from '@strongbox/db';
 import { currentUser } from '@/server/auth';
 import { sessionDetail, toLogDto } from '@/server/sessions-service';
-import { SessionLive } from './session-live';
+import { SessionLive, type RetryOf } from './session-live';
 
 export const metadata: Metadata = { title: 'Session' };
 export const dynamic = 'force-dynamic';
@@ -17,7 +17,15 @@ export default async function SessionPage({ params }: { params: Promise<{ id: st
   try {
     const session = await sessionDetail(prisma(), id);
     const logs = await new Runs(prisma()).logs(id, 0n, 1000);
-    return <SessionLive initial={session} initialLogs={logs.map(toLogDto)} canRun={Boolean(user && can(user.role, 'jobs.run'))} />;
+    // The retried session is named by what the operator saw in the list, not by its id.
+    const original = session.retryOfSessionId
+      ? await prisma().session.findUnique({ where: { id: session.retryOfSessionId }, select: { name: true, startedAt: true } })
+      : null;
+    const retryOf: RetryOf = original ? { name: original.name, startedAt: original.startedAt.toISOString() } : null;
+    return (
+      // Keyed by id: Retry navigates from one session to another, and the live state must not carry over.
+      <SessionLive key={session.id} initial={session} initialLogs={logs.map(toLogDto)} canRun={Boolean(user && can(user.role, 'jobs.run'))} retryOf={retryOf} />
+    );
   } catch (error) {
     if (error instanceof AppError && error.code === 'NOT_FOUND') notFound();
     throw error;

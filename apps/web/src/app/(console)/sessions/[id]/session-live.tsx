@@ -1,15 +1,27 @@
 'use client';
 
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
+import { MAINTENANCE_NAMES } from '@strongbox/core';
 import { api } from '@/components/api-client';
 import { bytes, duration } from '@/components/format';
 import { ProgressBar, StatusBadge } from '@/components/status-badge';
 import { ThroughputChart } from '@/components/throughput-chart';
+import { useMutation } from '@/components/use-mutation';
 import type { SessionDto, TaskDto, toLogDto } from '@/server/sessions-service';
 
 type Log = ReturnType<typeof toLogDto>;
+/** The session a retry ran again, as page.tsx found it (null when it has been deleted since). */
+export type RetryOf = { name: string; startedAt: string } | null;
 
 const BOTTLENECK: Record<string, string> = { source: 'Source', proxy: 'Proxy', network: 'Network', target: 'Target', throttling: 'Throttling' };
+/** Movers send figures every second; a minute without any is worth a look (a stuck read, a lost mover). */
+const SILENT_AFTER_SECONDS = 60;
+const UNIT_NAMES: Record<string, string> = MAINTENANCE_NAMES;
+
+/** What a task is grouped under: its VM, or for maintenance (no VM) the operation as the operator knows it. */
+const groupOf = (t: TaskDto) => t.vmName ?? UNIT_NAMES[t.unit] ?? '?';
 
 function Figures({ task }: { task: TaskDto }) {
   return (
@@ -32,16 +44,23 @@ function Figures({ task }: { task: TaskDto }) {
         {task.status === 'running' && task.rate > 0
           ? `${bytes(task.rate)}/s${task.etaSeconds !== null ? `, ${duration(task.etaSeconds * 1000)} left` : ''}`
           : ''}
+        {task.status === 'running' && task.silentSeconds !== null && task.silentSeconds > SILENT_AFTER_SECONDS && (
+          <span className="ml-2 text-amber-700" data-testid="silent">
+            no figures for {task.silentSeconds} s
+          </span>
+        )}
       </div>
     </dl>
   );
 }
 
 /** The session page: live over server-sent events until the session ends. */
-export function SessionLive({ initial, initialLogs, canRun }: { initial: SessionDto; initialLogs: Log[]; canRun: boolean }) {
+export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial: SessionDto; initialLogs: Log[]; canRun: boolean; retryOf: RetryOf }) {
+  const router = useRouter();
   const [session, setSession] = useState(initial);
   const [logs, setLogs] = useState(initialLogs);
-  const [message, setMessage] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const { run, busy, error } = useMutation();
 
   useEffect(() => {
     if (initial.endedAt) return;
@@ -55,17 +74,23 @@ export function SessionLive({ initial, initialLogs, canRun }: { initial: Session
     return () => source.close();
   }, [initial.id, initial.endedAt]);
 
-  async function act(path: string, done: string) {
-    try {
-      await api('POST', path);
-      setMessage(done);
-    } catch (e) {
-      setMessage(e instanceof Error ? e.message : String(e));
-    }
+  async function stop() {
+    setDone(null);
+    if ((await run(() => api('POST', `/sessions/${session.id}/stop`))).ok) setDone('Stopping…');
   }
 
+  // The retry is a new session, made before the answer: follow it there.
+  async function retry() {
+    setDone(null);
+    const result = await run(() => api<{ sessionId: string; vms: number }>('POST', `/sessions/${session.id}/retry`));
+    if (!result.ok) return;
+    setDone('Retry started.');
+    router.push(`/sessions/${result.value.sessionId}`);
+  }
+
+  const message = error?.text ?? done;
   const bottleneck = session.tasks.find((t) => t.status === 'running' && t.bottleneck)?.bottleneck ?? session.tasks.find((t) => t.bottleneck)?.bottleneck;
-  const vms = [...new Set(session.tasks.map((t) => t.vmName ?? '?'))];
+  const vms = [...new Set(session.tasks.map(groupOf))];
   return (
     <div data-testid="session">
       <header className="mb-4 flex items-center gap-4">
@@ -76,17 +101,25 @@ export function SessionLive({ initial, initialLogs, canRun }: { initial: Session
         </span>
         <span className="ml-auto space-x-3">
           {canRun && !session.endedAt && !session.stopRequested && (
-            <button type="button" className="rounded bg-red-700 px-3 py-1 text-white" onClick={() => act(`/sessions/${session.id}/stop`, 'Stopping…')}>
+            <button type="button" className="rounded bg-red-700 px-3 py-1 text-white disabled:opacity-50" disabled={busy} onClick={() => void stop()}>
               Stop
             </button>
           )}
           {canRun && session.endedAt && session.tasks.some((t) => ['failed', 'cancelled', 'interrupted'].includes(t.status)) && (
-            <button type="button" className="rounded bg-sky-700 px-3 py-1 text-white" onClick={() => act(`/sessions/${session.id}/retry`, 'Retry queued.')}>
+            <button type="button" className="rounded bg-sky-700 px-3 py-1 text-white disabled:opacity-50" disabled={busy} onClick={() => void retry()}>
               Retry failed VMs
             </button>
           )}
         </span>
       </header>
+      {session.retryOfSessionId && (
+        <p className="mb-3 text-sm text-slate-600" data-testid="retry-of">
+          Retry of{' '}
+          <Link href={`/sessions/${session.retryOfSessionId}`} className="text-sky-700 underline">
+            {retryOf ? `${retryOf.name}, started ${new Date(retryOf.startedAt).toLocaleString()}` : 'the earlier session'}
+          </Link>
+        </p>
+      )}
       {message && (
         <p role="status" className="mb-3 rounded bg-slate-100 px-3 py-2 text-sm">
           {message}
@@ -123,13 +156,13 @@ export function SessionLive({ initial, initialLogs, canRun }: { initial: Session
           <div key={vm} className="rounded-lg border border-slate-200 bg-white p-4" data-testid={`vm-${vm}`}>
             <h2 className="mb-2 font-medium">{vm}</h2>
             {session.tasks
-              .filter((t) => (t.vmName ?? '?') === vm)
+              .filter((t) => groupOf(t) === vm)
               .map((t) => (
-                <div key={t.id} className="mb-3" data-testid={`task-${vm}-${t.diskName}`}>
+                <div key={t.id} className="mb-3" data-testid={`task-${vm}-${t.diskName ?? t.unit}`}>
                   <div className="mb-1 flex items-center gap-3 text-sm">
                     <span className="w-16 font-mono">{t.diskName}</span>
-                    {/* A VM's disks hold its slot together, but run one after another. */}
-                    <StatusBadge status={t.status === 'running' && !t.readMode ? 'pending' : t.status} />
+                    {/* A VM's disks hold its slot together, but run one after another; maintenance has no disks to wait for. */}
+                    <StatusBadge status={session.kind === 'backup' && t.status === 'running' && !t.readMode ? 'pending' : t.status} />
                     <span className="text-slate-500">{t.readMode === 'changed' ? 'changed blocks only' : t.readMode === 'allocated' ? 'whole disk' : ''}</span>
                     <span className="text-slate-500">
                       {t.mover ? `on ${t.mover}` : ''}
@@ -140,7 +173,7 @@ export function SessionLive({ initial, initialLogs, canRun }: { initial: Session
                       {t.percent}%
                     </span>
                   </div>
-                  <ProgressBar percent={t.percent} label={`${vm} ${t.diskName}`} />
+                  <ProgressBar percent={t.percent} label={t.diskName ? `${vm} ${t.diskName}` : vm} />
                   <Figures task={t} />
                   {t.error && <p className="mt-1 text-xs text-red-700">{t.error}</p>}
                 </div>

@@ -1,23 +1,30 @@
 'use client';
 
 import { useState, type FormEvent } from 'react';
-import { api, ApiError } from '@/components/api-client';
+import { api } from '@/components/api-client';
+import { useMutation } from '@/components/use-mutation';
 import type { smtpView } from '@/server/smtp-service';
 
 type View = ReturnType<typeof smtpView>;
 
 export function EmailForm({ initial, defaultTo }: { initial: View; defaultTo: string }) {
   const [view, setView] = useState(initial);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const { run, error } = useMutation();
   const s = view.settings;
+  const message = error
+    ? { ok: false, text: error.conflict ? `${error.text} — reload the page to see the current settings.` : error.text }
+    : done
+      ? { ok: true, text: done }
+      : null;
 
   async function save(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const f = new FormData(event.currentTarget);
     const password = String(f.get('password') ?? '');
-    setMessage(null);
-    try {
-      const saved = await api<View>('PUT', '/settings/smtp', {
+    setDone(null);
+    const saved = await run(() =>
+      api<View>('PUT', '/settings/smtp', {
         version: view.version,
         enabled: f.get('enabled') === 'on',
         host: String(f.get('host')),
@@ -30,25 +37,18 @@ export function EmailForm({ initial, defaultTo }: { initial: View; defaultTo: st
           .split(',')
           .map((x) => x.trim())
           .filter(Boolean),
-      });
-      setView(saved);
-      setMessage({ ok: true, text: 'Saved.' });
-    } catch (e) {
-      const conflict = e instanceof ApiError && e.status === 409;
-      setMessage({ ok: false, text: conflict ? `${e.message} — reload the page to see the current settings.` : e instanceof Error ? e.message : String(e) });
-    }
+      }),
+    );
+    if (!saved.ok) return;
+    setView(saved.value);
+    setDone('Saved.');
   }
 
   async function test(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const to = String(new FormData(event.currentTarget).get('testTo'));
-    setMessage(null);
-    try {
-      await api('POST', '/settings/smtp/test', { to });
-      setMessage({ ok: true, text: `Test email sent to ${to}.` });
-    } catch (e) {
-      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
-    }
+    setDone(null);
+    if ((await run(() => api('POST', '/settings/smtp/test', { to }))).ok) setDone(`Test email sent to ${to}.`);
   }
 
   const input = 'mt-1 w-full rounded border border-slate-300 px-2 py-1';

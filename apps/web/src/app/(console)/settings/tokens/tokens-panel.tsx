@@ -2,6 +2,7 @@
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '@/components/api-client';
+import { useMutation } from '@/components/use-mutation';
 import type { TokenDto } from '@/server/schemas';
 
 type Login = { id: string; current: boolean; createdAt: string; lastSeenAt: string; ip: string | null; userAgent: string | null };
@@ -10,7 +11,7 @@ export function TokensPanel() {
   const [tokens, setTokens] = useState<TokenDto[]>([]);
   const [logins, setLogins] = useState<Login[]>([]);
   const [created, setCreated] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { run: mutate, error } = useMutation();
 
   async function reload() {
     const [t, l] = await Promise.all([api<{ data: TokenDto[] }>('GET', '/tokens'), api<{ data: Login[] }>('GET', '/logins')]);
@@ -19,18 +20,14 @@ export function TokensPanel() {
   }
 
   useEffect(() => {
-    reload().catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, []);
+    void mutate(reload);
+  }, [mutate]);
 
-  async function run(action: () => Promise<unknown>) {
-    setError(null);
-    try {
+  const run = (action: () => Promise<unknown>) =>
+    mutate(async () => {
       await action();
       await reload();
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    }
-  }
+    });
 
   async function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -47,7 +44,7 @@ export function TokensPanel() {
     <div className="space-y-8">
       {error && (
         <p role="alert" className="rounded bg-red-50 px-3 py-2 text-sm text-red-700">
-          {error}
+          {error.text}
         </p>
       )}
       <section>

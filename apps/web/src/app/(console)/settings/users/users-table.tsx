@@ -2,12 +2,13 @@
 
 import { useState, type FormEvent } from 'react';
 import { ROLE_LABELS, ROLES, type Role } from '@strongbox/core';
-import { api, ApiError } from '@/components/api-client';
+import { api } from '@/components/api-client';
+import { useMutation } from '@/components/use-mutation';
 import type { UserDto } from '@/server/schemas';
 
 export function UsersTable({ initial, currentUserId }: { initial: UserDto[]; currentUserId: string }) {
   const [users, setUsers] = useState(initial);
-  const [error, setError] = useState<string | null>(null);
+  const { run: mutate, error } = useMutation();
   const [adding, setAdding] = useState(false);
 
   async function reload() {
@@ -15,17 +16,14 @@ export function UsersTable({ initial, currentUserId }: { initial: UserDto[]; cur
     setUsers(page.data);
   }
 
-  async function run(action: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await action();
-      await reload();
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      setError(e instanceof ApiError && e.status === 409 ? `${message} (the list was reloaded)` : message);
-      if (e instanceof ApiError && e.status === 409) await reload();
-    }
-  }
+  const run = (action: () => Promise<unknown>) =>
+    mutate(
+      async () => {
+        await action();
+        await reload();
+      },
+      { onError: (failure) => failure.conflict && reload() },
+    );
 
   async function add(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -47,7 +45,7 @@ export function UsersTable({ initial, currentUserId }: { initial: UserDto[]; cur
     <div className="space-y-4">
       {error && (
         <p role="alert" className="rounded bg-red-50 px-3 py-2 text-sm text-red-700">
-          {error}
+          {error.conflict ? `${error.text} (the list was reloaded)` : error.text}
         </p>
       )}
       <table className="w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-sm">

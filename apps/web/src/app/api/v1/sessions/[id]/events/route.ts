@@ -3,6 +3,7 @@ import { prisma, Runs } from '@strongbox/db';
 import { apiRoute } from '@/server/api';
 import { pathId } from '@/server/schemas';
 import { sessionDetail, toLogDto } from '@/server/sessions-service';
+import { messageOf } from '@strongbox/core';
 
 export const dynamic = 'force-dynamic';
 
@@ -43,7 +44,7 @@ export const GET = apiRoute<undefined, { id: string }>({ permission: 'read' }, a
           session = await sessionDetail(db, id);
         }
       } catch (error) {
-        send('error', { message: error instanceof Error ? error.message : String(error) });
+        send('error', { message: messageOf(error) });
       }
       controller.close();
     },

@@ -5,7 +5,7 @@ import pg from 'pg';
  * Inventory rows for API tests, written straight to the console's database (the test
  * launcher passes its DATABASE_URL): a connection with a host and VMs, as a rescan makes.
  */
-export async function seedInventory(tag: string, vmNames: string[]) {
+export async function seedInventory(tag: string, vmNames: string[], options: { disks?: boolean } = {}) {
   const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await client.connect();
   try {
@@ -28,6 +28,8 @@ export async function seedInventory(tag: string, vmNames: string[]) {
         randomUUID(),
         name,
       ]);
+      // A disk makes a start plan a task; the VM is not on the hypervisor, so its backup fails and waits for a retry.
+      if (options.disks) await client.query(`INSERT INTO "VmDisk" (id, "vmId", name, "sizeBytes") VALUES ($1, $2, 'vda', 1048576)`, [randomUUID(), id]);
       vmIds.push(id);
     }
     const repo = await client.query<{ id: string }>(`SELECT id FROM "BackupRepository" WHERE "isDefault"`);

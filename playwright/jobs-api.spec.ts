@@ -59,7 +59,7 @@ test('two editors: the second save gets 409, never a silent overwrite', async ({
 });
 
 test('roles: a Viewer reads, a Backup Operator starts but may not delete, an Administrator deletes', async ({ page }) => {
-  const inv = await seedInventory('roles', ['vm-r']);
+  const inv = await seedInventory('roles', ['vm-r'], { disks: true });
   await login(page, admin.email, admin.password);
   const created = await (await page.request.post('/api/v1/jobs', { data: job(inv, `Roles ${Date.now()}`) })).json();
   const users = { viewer: uniqueEmail('viewer'), operator: uniqueEmail('operator') };
@@ -86,8 +86,8 @@ test('roles: a Viewer reads, a Backup Operator starts but may not delete, an Adm
   const session = await page.request.get(`/api/v1/sessions/${sessionId}`);
   expect(session.status()).toBe(200);
   expect(await session.json()).toMatchObject({ id: sessionId, jobId: created.id, kind: 'backup', triggeredBy: users.operator });
-  // While it runs (its VM is not on the hypervisor: it fails and waits 10 min for its retry), a
-  // second start makes no second session and names the first.
+  // While it runs (its VM is not on the hypervisor: it fails and waits 10 min for its retry, as
+  // the job's default retries say), a second start makes no second session and names the first.
   const again = await page.request.post(`/api/v1/jobs/${created.id}/start`);
   expect(again.status()).toBe(409);
   expect((await again.json()).error).toMatchObject({ code: 'CONFLICT', details: { sessionId } });

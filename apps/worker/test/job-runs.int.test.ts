@@ -253,6 +253,12 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     expect(done.tasks[0]!.moverId).toBe(mover!.id);
     expect(done.tasks[0]!.startedAt!.getTime() - done.startedAt.getTime()).toBeLessThan(15_000);
     expect((await db.session.findUniqueOrThrow({ where: { id: verify.sessionId! } })).status).toBe('running');
+    // Its bar moves: the bytes checked of all the store's chunks, held back by the limit.
+    const checking = await waitFor('figures of the health check, held back', () =>
+      db.task.findFirst({ where: { sessionId: verify.sessionId!, bytesRead: { gt: 0 }, progress: { path: ['bottleneck'], equals: 'throttling' } } }),
+    );
+    expect((checking.progress as { totalBytes: number }).totalBytes).toBeGreaterThanOrEqual(8 * 2 ** 20);
+    expect(Number(checking.bytesRead)).toBeLessThan((checking.progress as { totalBytes: number }).totalBytes);
 
     await runs.requestStop(verify.sessionId!, 'tester');
     const stopped = await ended(verify.sessionId!, 30_000);

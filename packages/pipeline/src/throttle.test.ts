@@ -23,6 +23,15 @@ describe('Throttle', () => {
     controller.abort();
     await expect(waiting).rejects.toMatchObject({ code: 'CANCELLED' });
   });
+  it('holds while a slot is booked ahead, and never without a limit', async () => {
+    const none = new Throttle(null);
+    await none.take(10_000_000);
+    expect(none.holding).toBe(false);
+    const t = new Throttle(1000);
+    expect(t.holding).toBe(false);
+    await t.take(1000); // the next second is booked
+    expect(t.holding).toBe(true);
+  });
   it('refuses a nonsense rate', () => {
     expect(() => new Throttle(0)).toThrow(RangeError);
     expect(() => new Throttle(-5)).toThrow(RangeError);

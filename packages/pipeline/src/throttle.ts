@@ -29,6 +29,11 @@ export class Throttle {
     return this.rate;
   }
 
+  /** Whether a caller waits for its slot now: the limit is what holds the work back. */
+  get holding(): boolean {
+    return this.rate !== null && this.next > performance.now();
+  }
+
   /** Waits for permission to move `bytes`; resolves to the milliseconds spent waiting. */
   async take(bytes: number, signal?: AbortSignal): Promise<number> {
     if (this.rate === null) return 0;

@@ -21,7 +21,8 @@ const CONCURRENCY = 4;
  */
 export type VerifyOptions = {
   pointIds?: string[];
-  onProgress?: (done: number, total: number) => void;
+  /** After each chunk: chunks checked of all, and the raw bytes those chunks hold of all (a progress bar's figures). */
+  onProgress?: (done: number, total: number, bytes: { done: number; total: number }) => void;
   /** Awaited before each chunk read is decoded, with its size: a caller's read-rate limit. */
   pace?: (bytes: number) => Promise<unknown>;
   /** Ends the check between chunks, with `CANCELLED`; nothing is marked. */
@@ -51,6 +52,14 @@ export async function verifyPoints(root: string, opts: VerifyOptions): Promise<V
   }
   const store = new ChunkStore(root);
   const total = refs.size;
+  // A chunk holds one block: the first disk that references it says how long (a disk's last block may be short).
+  const rawLength = (hex: string) => {
+    const ref = refs.get(hex)![0]!;
+    const d = disks[ref.point]![ref.disk]!;
+    return Math.min(d.blockSize, d.size - ref.block * d.blockSize);
+  };
+  const bytes = { done: 0, total: 0 };
+  for (const hex of refs.keys()) bytes.total += rawLength(hex);
   const bad: { hex: string; problem: VerifyProblem }[] = [];
   const good: string[] = [];
   let done = 0;
@@ -74,7 +83,8 @@ export async function verifyPoints(root: string, opts: VerifyOptions): Promise<V
           if (r.result.ok) good.push(hex);
           else bad.push({ hex, problem: r.result.problem });
         }
-        opts.onProgress?.(++done, total);
+        bytes.done += rawLength(hex);
+        opts.onProgress?.(++done, total, { ...bytes });
       }
     };
     await Promise.all(files.map((_, k) => lane(k)));

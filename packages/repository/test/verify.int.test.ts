@@ -37,9 +37,18 @@ describe('verify', () => {
     flip(chunkFile(repo, 5), 9);
 
     const progress: number[] = [];
-    const report = await repo.verify({ onProgress: (done) => progress.push(done) });
+    const bytes: { done: number; total: number }[] = [];
+    const report = await repo.verify({
+      onProgress: (done, _total, b) => {
+        progress.push(done);
+        bytes.push(b);
+      },
+    });
     expect(report.chunksChecked).toBe(5);
     expect(progress.at(-1)).toBe(5);
+    // Five distinct full blocks of 256 KiB: the bar's figures in the raw bytes they hold.
+    expect(bytes.at(-1)).toEqual({ done: 5 * 262144, total: 5 * 262144 });
+    expect(bytes[0]).toEqual({ done: 262144, total: 5 * 262144 });
     const byDigest = new Map(report.bad.map((b) => [b.digest, b]));
     const d = (seed: number) => byDigest.get(require256(block(seed, 262144)));
     expect(report.bad).toHaveLength(4);

@@ -1,4 +1,4 @@
-import { messageOf, selectPointsToDelete, type MoverId, type UnitResult } from '@strongbox/core';
+import { addSample, messageOf, selectPointsToDelete, type MoverId, type Sample, type UnitResult } from '@strongbox/core';
 import { BackupRepositories, jobSelect, specOf, type UnitHandle } from '@strongbox/db';
 import { Throttle } from '@strongbox/pipeline';
 import type { Payload } from '@strongbox/queue';
@@ -51,11 +51,66 @@ async function gc(repo: Repository, say: Say): Promise<Outcome> {
   return { status: 'success', result: report };
 }
 
+/**
+ * A health check's figures on its task, at most every second and once at the end: the
+ * session page's progress bar, rate, time left and chart. A lost write only loses a second
+ * of figures; the check goes on.
+ */
+function verifyFigures(ctx: MoverContext, unit: UnitHandle, taskId: string, throttle: Throttle, throttledMs: () => number) {
+  const started = Date.now();
+  let last = 0;
+  let history: Sample[] = [[started, 0]];
+  let pending: Promise<void> = Promise.resolve();
+  const report = (bytes: { done: number; total: number }) => {
+    const now = Date.now();
+    if (now - last < 1000 && bytes.done < bytes.total) return;
+    last = now;
+    const rate = now > started ? (bytes.done * 1000) / (now - started) : 0;
+    const throttled = throttledMs();
+    history = addSample(history, [now, bytes.done]);
+    const progress = {
+      totalBytes: bytes.total,
+      rate,
+      etaSeconds: rate > 0 ? Math.round((bytes.total - bytes.done) / rate) : null,
+      busy: {},
+      // Reading the store is the work, unless chunks wait for the read-rate limit.
+      bottleneck: throttle.holding ? 'throttling' : 'target',
+      throttledMs: throttled,
+      history,
+    };
+    pending = pending
+      .then(() =>
+        ctx.runs.mover.recordFigures(unit, taskId, { bytesRead: bytes.done, bytesProcessed: bytes.done, bytesTransferred: 0, bytesWritten: 0, progress }),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => ctx.log.warn({ err: error, taskId }, 'health check figures not recorded'),
+      );
+  };
+  return { report, flush: () => pending };
+}
+
 /** Every chunk every point references, re-read at no more than the repository's read-rate limit. */
-async function verify(ctx: MoverContext, repo: Repository, repositoryId: string, say: Say, signal: AbortSignal): Promise<Outcome> {
+async function verify(
+  ctx: MoverContext,
+  repo: Repository,
+  repositoryId: string,
+  task: { unit: UnitHandle; id: string },
+  say: Say,
+  signal: AbortSignal,
+): Promise<Outcome> {
   const row = await new BackupRepositories(ctx.db).byId(repositoryId);
   const throttle = new Throttle(row?.readRateLimit ? Number(row.readRateLimit) : null);
-  const report = await repo.verify({ signal, pace: (bytes) => throttle.take(bytes, signal) });
+  let throttled = 0;
+  const bar = verifyFigures(ctx, task.unit, task.id, throttle, () => throttled);
+  const report = await repo.verify({
+    signal,
+    pace: async (bytes) => {
+      throttled += await throttle.take(bytes, signal);
+    },
+    onProgress: (_done, _total, bytes) => bar.report(bytes),
+  });
+  await bar.flush();
   for (const bad of report.bad) await say('error', `chunk ${bad.digest.slice(0, 16)}… ${bad.problem}; breaks ${bad.points.join(', ')}`);
   await say(report.bad.length ? 'error' : 'info', `${report.chunksChecked} chunk(s) checked, ${report.bad.length} bad`);
   const result = { chunksChecked: report.chunksChecked, bad: report.bad.length };
@@ -104,7 +159,7 @@ export async function runMaintenance(ctx: MoverContext, payload: Payload<'mainte
         ? await retention(ctx, repo, repositoryId, say)
         : payload.unit === 'gc'
           ? await gc(repo, say)
-          : await verify(ctx, repo, repositoryId, say, both);
+          : await verify(ctx, repo, repositoryId, { unit, id: opened.tasks[0]!.id }, say, both);
     await ctx.runs.mover.finishUnit(unit, outcome);
   } catch (error) {
     const byUser = stop.signal.aborted && !signal.aborted;

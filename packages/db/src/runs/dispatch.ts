@@ -1,4 +1,4 @@
-import { grantUnits, sessionRules, taskRules, type MaintenanceOperation, type WaitingUnit } from '@strongbox/core';
+import { grantUnits, sessionRules, taskRules, type MaintenanceOperation, type SessionId, type WaitingUnit } from '@strongbox/core';
 import { moverQueue } from '@strongbox/queue/catalog';
 import { transaction, type Db } from '../client.js';
 import type { PrismaClient } from '../generated/client.js';
@@ -121,7 +121,7 @@ export async function dispatchRound(db: PrismaClient, now: Date): Promise<{ gran
           taskRules.claim({ attempt: unit.attempt, excludedMoverIds: [] }, mover.id, now),
         );
         if (claimed === 0) continue;
-        await applySessionChange(tx, unit.sessionId as never, sessionRules.begin());
+        await applySessionChange(tx, unit.sessionId as SessionId, sessionRules.begin());
         const where = grant.tier === 'any' ? (unit.kind === 'maintenance' ? 'it sees the store' : 'no mover near the VM') : `same ${grant.tier}`;
         await writeLog(tx, unit.sessionId, 'info', `${unit.label}: processing on mover ${mover.name} (${where})`);
         const to = { queue: moverQueue(mover.id), jobId: `${unit.kind}-${unit.sessionId}-${unit.unit}-${unit.attempt}` };

@@ -12,7 +12,7 @@ export type { BackupStart, BackupTrigger, StartResult } from './start.js';
 export type { PublishedPoint, UnitHandle } from './mover-side.js';
 export type { LogLevelName, RunSession, RunTask, SessionFilter } from './read.js';
 export { readSession, readTask, sessionSelect, taskSelect } from './read.js';
-export type { OutboxSend } from './outbox.js';
+export { Outbox, type OutboxSend } from './outbox.js';
 
 /**
  * The run module: the one owner of sessions of every kind, their tasks, their log lines

@@ -123,10 +123,20 @@ export async function ended(sessionId: string, timeoutMs?: number) {
   );
 }
 
+/** Everything is undone even when a step fails (a leaked lab VM would slow every later test); the first failure is thrown last. */
 export async function cleanup() {
-  for (const stop of stops.splice(0).reverse()) await stop();
+  const failures: unknown[] = [];
+  const attempt = async (step: () => unknown) => {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  };
+  for (const stop of stops.splice(0).reverse()) await attempt(stop);
   for (const g of guests) g.close();
-  if (paths) for (const name of vms) await destroyLabVm(paths, name);
+  if (paths) for (const name of vms) await attempt(() => destroyLabVm(paths!, name));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  await db.mover.updateMany({ data: { enabled: true } });
+  await attempt(() => db.mover.updateMany({ data: { enabled: true } }));
+  if (failures.length > 0) throw failures[0];
 }

@@ -11,12 +11,16 @@ export async function wakeRuns(redis: Redis, prefix: string): Promise<void> {
   await redis.publish(channel(prefix), '1');
 }
 
-/** Calls `fn` on every nudge until the returned stop is called; it needs a connection of its own. */
-export async function onRunsWake(redis: Redis, prefix: string, fn: () => void): Promise<() => Promise<void>> {
+/**
+ * Calls `fn` on every nudge until the returned stop is called, on a connection of its own.
+ * The subscription is made in the background: a Redis that is not up yet delays the
+ * nudges, never the caller's start (ioredis subscribes again after a reconnect).
+ */
+export function onRunsWake(redis: Redis, prefix: string, fn: () => void, onError: (error: unknown) => void): () => Promise<void> {
   const subscriber = redis.duplicate();
-  await subscriber.subscribe(channel(prefix));
   subscriber.on('message', () => fn());
+  subscriber.subscribe(channel(prefix)).catch(onError);
   return async () => {
-    await subscriber.quit();
+    subscriber.disconnect();
   };
 }

@@ -12,9 +12,8 @@ import { redis } from './redis';
  */
 export async function startBackupRun(input: BackupStart) {
   const start = await new Runs(prisma()).startBackup(input);
-  if (!start.started) {
-    throw new AppError(start.sessionId ? 'CONFLICT' : 'NOT_FOUND', start.reason, start.sessionId ? { sessionId: start.sessionId } : undefined);
-  }
+  if (!start.started)
+    throw new AppError(start.why === 'gone' ? 'NOT_FOUND' : 'CONFLICT', start.reason, start.sessionId ? { sessionId: start.sessionId } : undefined);
   await wakeRuns(redis(), env().STRONGBOX_REDIS_PREFIX).catch((error: unknown) => {
     // The session is made; without the nudge the controller's next round (2 s) takes it.
     console.warn('[runs] could not nudge the controller:', error instanceof Error ? error.message : error);

@@ -71,7 +71,12 @@ export class Controller {
     ];
     for (const worker of this.workers) worker.on('failed', (job, error) => this.log.warn({ job: job?.name, err: error.message }, 'controller job failed'));
     this.lease.start((error) => this.log.error({ err: error }, 'leader lease'));
-    this.stopWake = await onRunsWake(this.redis, this.prefix, () => void this.nudge());
+    this.stopWake = onRunsWake(
+      this.redis,
+      this.prefix,
+      () => void this.nudge(),
+      (error) => this.log.warn({ err: error }, 'no nudges from the web until Redis answers; the tick runs the rounds'),
+    );
     const loop = () => {
       void this.nudge().finally(() => {
         if (this.timer !== undefined) this.timer = setTimeout(loop, this.options.tickMs ?? TICK_MS);

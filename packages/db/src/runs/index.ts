@@ -8,7 +8,7 @@ import { Outbox, type OutboxSend } from './outbox.js';
 import { getSession, listSessions, recentResults, sessionLogs, writeLog, type LogLevelName, type SessionFilter } from './read.js';
 import { startBackup, startMaintenance, type BackupStart } from './start.js';
 
-export type { BackupStart, BackupTrigger, StartResult } from './start.js';
+export type { BackupStart, BackupTrigger, NotStarted, StartResult } from './start.js';
 export type { PublishedPoint, UnitHandle } from './mover-side.js';
 export type { LogLevelName, RunSession, RunTask, SessionFilter } from './read.js';
 export { readSession, readTask, sessionSelect, taskSelect } from './read.js';

@@ -26,7 +26,9 @@ export type BackupStart = {
   startKey?: string | undefined;
 };
 
-export type StartResult = { started: true; sessionId: SessionId } | { started: false; sessionId: SessionId | null; reason: string };
+/** Why a start made no session: what it names is gone, the job runs already, or this very start was made before. */
+export type NotStarted = { started: false; why: 'gone' | 'running' | 'made-already'; sessionId: SessionId | null; reason: string };
+export type StartResult = { started: true; sessionId: SessionId } | NotStarted;
 
 /**
  * A session row, unless the database says it exists already: a start with the same key,
@@ -58,7 +60,7 @@ async function existing(tx: Db, startKey: string | undefined, activeOfJob: strin
 export async function startBackup(db: Db, input: BackupStart): Promise<StartResult> {
   return inTransaction(db, 'runs.startBackup', async (tx) => {
     const job = await tx.backupJob.findUnique({ where: { id: input.jobId }, select: jobSelect });
-    if (!job) return { started: false, sessionId: null, reason: 'the job no longer exists' };
+    if (!job) return { started: false, why: 'gone', sessionId: null, reason: 'the job no longer exists' };
     const spec = specOf(job);
     const rows = await tx.vm.findMany({
       where: { connectionId: spec.connectionId },
@@ -83,8 +85,14 @@ export async function startBackup(db: Db, input: BackupStart): Promise<StartResu
     });
     if (!made) {
       const first = await existing(tx, input.startKey, job.id);
-      const reason = first?.byKey ? 'this start was made already' : `the job is already running (session ${first?.id ?? '?'})`;
-      return { started: false, sessionId: first?.id ?? null, reason };
+      if (first?.byKey) return { started: false, why: 'made-already', sessionId: first.id, reason: 'this start was made already' };
+      // The run that held the job may have ended since the insert found it: it is named when it is still there.
+      return {
+        started: false,
+        why: 'running',
+        sessionId: first?.id ?? null,
+        reason: first ? `the job is already running (session ${first.id})` : 'the job was running',
+      };
     }
     await tx.task.createMany({
       data: plan.tasks.map((t) => ({ sessionId: id, unit: t.vmId, vmId: t.vmId, diskName: t.diskName, bytesTotal: BigInt(t.sizeBytes) })),
@@ -110,7 +118,7 @@ export async function startMaintenance(
 ): Promise<StartResult> {
   return inTransaction(db, 'runs.startMaintenance', async (tx) => {
     const repository = await tx.backupRepository.findUnique({ where: { id: input.repositoryId }, select: { id: true, name: true } });
-    if (!repository) return { started: false, sessionId: null, reason: 'the repository no longer exists' };
+    if (!repository) return { started: false, why: 'gone', sessionId: null, reason: 'the repository no longer exists' };
     const id = randomUUID() as SessionId;
     const made = await insertSession(tx, {
       id,
@@ -123,7 +131,7 @@ export async function startMaintenance(
     });
     if (!made) {
       const first = await existing(tx, input.startKey, null);
-      return { started: false, sessionId: first?.id ?? null, reason: 'this start was made already' };
+      return { started: false, why: 'made-already', sessionId: first?.id ?? null, reason: 'this start was made already' };
     }
     await tx.task.create({ data: { sessionId: id, unit: input.operation } });
     return { started: true, sessionId: id };

@@ -39,6 +39,7 @@ if (roles.has('mover')) {
       site: env.STRONGBOX_SITE,
       maxConcurrentTasks: env.STRONGBOX_MOVER_MAX_TASKS,
       softwareVersion: '0.1.0',
+      failpoint: env.STRONGBOX_FAILPOINT,
     },
     log.child({ role: 'mover' }),
   );

@@ -29,6 +29,10 @@ function urlWithProtocol(value: string, protocols: string[]): boolean {
   }
 }
 
+/** Where the fault suite may crash a mover: after the VM's view opened, during a read, around the manifest's commit and the catalog's record. */
+export const FAILPOINTS = ['vm:after-open', 'vm:mid-read', 'vm:before-commit', 'vm:after-commit', 'vm:after-publish'] as const;
+export type Failpoint = (typeof FAILPOINTS)[number];
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   DATABASE_URL: postgresUrl,
@@ -50,6 +54,11 @@ const envSchema = z.object({
   STRONGBOX_MOVER_NAME: z.string().min(1).default(hostname()),
   STRONGBOX_SITE: z.string().min(1).default('default'),
   STRONGBOX_MOVER_MAX_TASKS: z.coerce.number().int().min(1).max(256).optional(),
+  /**
+   * The fault suite's failpoint: a mover kills its own process (SIGKILL) when a VM's backup
+   * reaches this point, as a crash there would. Unset everywhere but in that suite.
+   */
+  STRONGBOX_FAILPOINT: z.enum(FAILPOINTS).optional(),
   /** Failed console logins allowed per address and email within the window (ten times that per address). */
   STRONGBOX_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   STRONGBOX_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),

@@ -95,6 +95,20 @@ describe('the run module', () => {
     expect(await db.outboxMessage.count({ where: { name: 'session.notify', jobId: `notify-${unit.sessionId}` } })).toBe(1);
   });
 
+  it('a unit silent for too long on a live mover is taken back (its message lost, or its work hung), and not kept from that mover', async () => {
+    const { runs, unit, task, mover } = await runningUnit({ count: 1, waitMinutes: 1 });
+    await runs.mover.recordFigures(unit, task.id, figures);
+    expect(await runs.reclaimStalled(new Date(Date.now() + 30_000), 60_000)).toBe(0);
+    // Ten minutes on: the mover still heartbeats, the unit has said nothing.
+    const later = new Date(Date.now() + 10 * 60_000);
+    await db.mover.update({ where: { id: mover.id }, data: { lastHeartbeatAt: later } });
+    expect(await runs.reclaimStalled(later, 60_000)).toBe(1);
+    expect(await db.task.findUniqueOrThrow({ where: { id: task.id } })).toMatchObject({ status: 'pending', attempt: 2, excludedMoverIds: [] });
+    expect((await db.sessionLog.findMany({ where: { sessionId: unit.sessionId } })).map((l) => l.message).join('\n')).toMatch(/no sign of life/);
+    // A maintenance unit shows it is alive by itself: its poll is its sign of life.
+    expect(await runs.mover.status(unit)).toEqual({ current: false, stopRequested: false });
+  });
+
   it('a failed VM with retries left waits for its time, then goes out again as the next attempt', async () => {
     const { runs, unit, task, mover } = await runningUnit({ count: 1, waitMinutes: 5 });
     expect(await runs.mover.fail(unit, { cancelled: false, reason: 'the disk went away' })).toBe(1);

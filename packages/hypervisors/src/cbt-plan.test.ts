@@ -37,6 +37,27 @@ describe('planCbt', () => {
     expect(warnings(facts({}))).toEqual([]);
   });
 
+  it('an incremental supersedes its base: deleted once the new point is committed', () => {
+    expect(planCbt(facts({})).supersedes).toEqual(['strongbox-2']);
+  });
+
+  it('an active full reads every disk whole but keeps the intact base until its point is committed', () => {
+    const f = facts({ readWhole: true });
+    const plan = planCbt(f);
+    expect(plan.base).toBeNull();
+    expect(plan.diskModes).toEqual({ vda: 'allocated', vdb: 'allocated' });
+    expect(plan.repairs).toEqual([]);
+    expect(plan.supersedes).toEqual(['strongbox-2']);
+    expect(plan.log.map((l) => l.code)).toEqual(['CBT_ACTIVE_FULL']);
+    expect(warnings(f)).toEqual([]);
+  });
+
+  it('a broken chain supersedes nothing: its checkpoints are repaired away before the read', () => {
+    const plan = planCbt(facts({ readWhole: true, disks: [disk('vda', [bm('strongbox-2')]), disk('vdb', [])] }));
+    expect(plan.supersedes).toEqual([]);
+    expect(plan.repairs).toContainEqual({ kind: 'delete-checkpoint', name: 'strongbox-2', metadataOnly: true });
+  });
+
   it('reads whole on the first backup, without a warning', () => {
     const f = facts({ since: null, checkpoints: [], disks: [disk('vda', []), disk('vdb', [])] });
     expect(planCbt(f).base).toBeNull();

@@ -26,6 +26,12 @@ export type DiskFacts = { target: string; path: string; format: string; sizeByte
 export type CbtFacts = {
   vmUuid: string;
   since: string | null;
+  /**
+   * An active full: every disk is read whole even when `since` can be trusted, and that
+   * checkpoint stays until the new point is committed (a full killed half-way must not
+   * leave the chain without it).
+   */
+  readWhole?: boolean;
   /** Our checkpoints (name starts with `strongbox-`) as libvirt knows them. */
   checkpoints: CheckpointFacts[];
   disks: DiskFacts[];
@@ -37,6 +43,8 @@ export type Repair =
 export type CbtPlan = {
   /** The checkpoint to read changes from, or null for a full read of every disk. */
   base: string | null;
+  /** Checkpoints the new one replaces: deleted only once the new point is committed. */
+  supersedes: string[];
   /** Per disk: read the changes, or the whole disk (no CBT on that disk). */
   diskModes: Record<string, 'changed' | 'allocated'>;
   /** Disks that can carry a bitmap in the new checkpoint. */
@@ -80,6 +88,7 @@ export function planCbt(facts: CbtFacts): CbtPlan {
   }
   if (broken) warn('CBT_DRIFT', `changed-block tracking cannot be trusted: ${broken}; repairing and reading every disk whole`);
   const keep = facts.since && !broken ? facts.since : null;
+  const readFrom = keep && !facts.readWhole ? keep : null;
 
   // Our checkpoints other than the base start over; so do bitmaps no checkpoint accounts for.
   for (const c of facts.checkpoints) {
@@ -106,8 +115,11 @@ export function planCbt(facts: CbtFacts): CbtPlan {
     log.push({ level: 'info', code: 'CBT_CLEANUP', message: `removing older Strongbox checkpoints: ${stale.map((c) => c.name).join(', ')}` });
   }
   if (!facts.since) log.push({ level: 'info', code: 'CBT_FULL', message: 'no previous checkpoint: every disk is read whole' });
+  else if (keep && facts.readWhole) {
+    log.push({ level: 'info', code: 'CBT_ACTIVE_FULL', message: `active full: every disk is read whole; checkpoint ${keep} stays until this point is committed` });
+  }
 
   const diskModes: Record<string, 'changed' | 'allocated'> = {};
-  for (const d of facts.disks) diskModes[d.target] = keep && canTrack(d) ? 'changed' : 'allocated';
-  return { base: keep, diskModes, checkpointDisks: facts.disks.filter(canTrack).map((d) => d.target), repairs, log };
+  for (const d of facts.disks) diskModes[d.target] = readFrom && canTrack(d) ? 'changed' : 'allocated';
+  return { base: readFrom, supersedes: keep ? [keep] : [], diskModes, checkpointDisks: facts.disks.filter(canTrack).map((d) => d.target), repairs, log };
 }

@@ -25,6 +25,8 @@ export type BackupRequest = {
   vm: string;
   /** The checkpoint of this VM's last successful restore point, or null for a full. */
   sinceCheckpoint: string | null;
+  /** An active full: read every disk whole, keeping `sinceCheckpoint` until the new point is committed. */
+  readWhole?: boolean;
   /** Quiesce through qemu-guest-agent when present (default true). */
   quiesce?: boolean;
   /** "Require successful processing": fail instead of falling back to crash-consistent. */

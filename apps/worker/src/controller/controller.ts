@@ -6,16 +6,23 @@ import { consume, INVENTORY_QUEUE, NOTIFY_QUEUE, onRunsWake, Queues } from '@str
 import { LeaderLease } from '../leader-lease.js';
 import { notifySession } from './notify.js';
 import { rescanConnection, type Connect } from './rescan.js';
-import { dueRescans, dueVerifies, fireSchedules } from './schedules.js';
+import { dueGcs, dueRescans, dueVerifies, fireSchedules } from './schedules.js';
 
 /** The resource scheduler's round: how soon a freed slot is given to a waiting VM. */
 const TICK_MS = 2_000;
 
-export type ControllerOptions = { connect?: Connect; publicUrl?: string; tickMs?: number; clock?: () => Date };
+export type ControllerOptions = {
+  connect?: Connect;
+  publicUrl?: string;
+  tickMs?: number;
+  clock?: () => Date;
+  /** How long a unit may give no sign of life before it is taken back (tests shorten it). */
+  stalledAfterMs?: number;
+};
 
 /**
  * The backup service. Every controller consumes its queues (rescans, email: work is in
- * the queue); only the one holding the leader lease runs the round — dead movers, closes,
+ * the queue); only the one holding the leader lease runs the round — dead movers, stalled units, closes,
  * the resource scheduler, the outbox, schedules. Its state is all in PostgreSQL, so a
  * controller that restarts, or a standby that takes over, carries on the runs in progress.
  */
@@ -111,7 +118,9 @@ export class Controller {
   async tick(now: Date): Promise<void> {
     await fireSchedules(this.db, now, this.log);
     await dueVerifies(this.db, now);
+    await dueGcs(this.db, now);
     await this.runs.reclaimFromDeadMovers(now);
+    await this.runs.reclaimStalled(now, this.options.stalledAfterMs);
     await this.runs.closeFinished(now);
     await this.runs.dispatch(now);
     await this.runs.relay((message) => this.queues.send(message));

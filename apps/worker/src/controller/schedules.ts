@@ -43,6 +43,19 @@ export async function fireSchedules(db: PrismaClient, now: Date, log: Logger): P
   return fired;
 }
 
+/** Space reclamation runs at least this often on a repository with points (and after runs that left debris). */
+export const GC_EVERY_MS = 24 * 60 * 60 * 1000;
+
+/** Maintenance starts whose key is already taken are not tried again: one query instead of a transaction each. */
+async function startMissing(db: PrismaClient, starts: { repositoryId: string; operation: 'verify' | 'gc'; startKey: string }[]): Promise<void> {
+  if (starts.length === 0) return;
+  const taken = new Set(
+    (await db.session.findMany({ where: { startKey: { in: starts.map((s) => s.startKey) } }, select: { startKey: true } })).map((s) => s.startKey),
+  );
+  const runs = new Runs(db);
+  for (const start of starts.filter((s) => !taken.has(s.startKey))) await runs.startMaintenance({ ...start, triggeredBy: 'schedule' });
+}
+
 /**
  * Health checks: each repository that holds restore points is verified every
  * `verifyEveryDays`, once per period (the start key names the period). A repository with
@@ -53,18 +66,24 @@ export async function dueVerifies(db: PrismaClient, now: Date): Promise<void> {
     where: { verifyEveryDays: { gt: 0 }, restorePoints: { some: {} } },
     select: { id: true, verifyEveryDays: true, lastVerifiedAt: true, createdAt: true },
   });
-  const runs = new Runs(db);
-  for (const r of repositories) {
+  const due = repositories.flatMap((r) => {
     const period = r.verifyEveryDays * 24 * 3600 * 1000;
     const last = (r.lastVerifiedAt ?? r.createdAt).getTime();
-    if (now.getTime() - last < period) continue;
-    await runs.startMaintenance({
-      repositoryId: r.id,
-      operation: 'verify',
-      triggeredBy: 'schedule',
-      startKey: `verify-${r.id}-${Math.floor(now.getTime() / period)}`,
-    });
-  }
+    return now.getTime() - last < period
+      ? []
+      : [{ repositoryId: r.id, operation: 'verify' as const, startKey: `verify-${r.id}-${Math.floor(now.getTime() / period)}` }];
+  });
+  await startMissing(db, due);
+}
+
+/** Daily space reclamation, so that the debris of a killed writer never waits for retention to delete a point. */
+export async function dueGcs(db: PrismaClient, now: Date): Promise<void> {
+  const repositories = await db.backupRepository.findMany({ where: { restorePoints: { some: {} } }, select: { id: true } });
+  const day = Math.floor(now.getTime() / GC_EVERY_MS);
+  await startMissing(
+    db,
+    repositories.map((r) => ({ repositoryId: r.id, operation: 'gc' as const, startKey: `gc-${r.id}-day-${day}` })),
+  );
 }
 
 export async function dueRescans(db: PrismaClient, queues: Queues, now: Date): Promise<void> {

@@ -2,7 +2,7 @@ import { addSample, messageOf, selectPointsToDelete, type MoverId, type Sample, 
 import { BackupRepositories, jobSelect, specOf, type UnitHandle } from '@strongbox/db';
 import { Throttle } from '@strongbox/pipeline';
 import type { Payload } from '@strongbox/queue';
-import { Repository, RepositoryError } from '@strongbox/repository';
+import { Repository, RepositoryError, type PointSummary } from '@strongbox/repository';
 import type { MoverContext } from './mover-context.js';
 
 const STOP_POLL_MS = 1_000;
@@ -10,8 +10,26 @@ const STOP_POLL_MS = 1_000;
 type Say = (level: 'info' | 'warning' | 'error', message: string) => Promise<unknown>;
 type Outcome = { status: 'success' | 'failed'; result: UnitResult };
 
+/**
+ * Points the store holds and the catalog lacks (a mover died between a manifest and its
+ * record) are entered before retention counts the points: otherwise it would never delete
+ * them, and the console would never list them.
+ */
+async function catalogTheStore(ctx: MoverContext, repo: Repository, repositoryId: string, say: Say): Promise<void> {
+  const byVm = new Map<string, PointSummary[]>();
+  for (const p of await repo.listPoints()) byVm.set(p.vmId, [...(byVm.get(p.vmId) ?? []), p]);
+  for (const [externalId, points] of byVm) {
+    const vm = await ctx.db.vm.findFirst({ where: { externalId }, select: { id: true, name: true } });
+    const name = vm?.name ?? (typeof points[0]!.job?.vmName === 'string' ? points[0]!.job.vmName : externalId);
+    for (const found of await ctx.runs.mover.catalogMissing(repositoryId, { id: vm?.id ?? null, name }, points)) {
+      await say('warning', `${name}: restore point of ${found.time} was in the repository but not in the catalog: recorded now`);
+    }
+  }
+}
+
 /** Each job's retention policy over its points in this repository, per VM, in the job's time zone; the catalog follows the store. */
 async function retention(ctx: MoverContext, repo: Repository, repositoryId: string, say: Say): Promise<Outcome> {
+  await catalogTheStore(ctx, repo, repositoryId, say);
   const jobs = await ctx.db.backupJob.findMany({ where: { repositoryId }, select: jobSelect });
   let deleted = 0;
   for (const job of jobs) {

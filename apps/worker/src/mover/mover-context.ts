@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Failpoint } from '@strongbox/config';
 import type { PrismaClient, Runs } from '@strongbox/db';
 import type { HypervisorConnector } from '@strongbox/hypervisors';
 
@@ -11,4 +12,11 @@ export type MoverContext = {
   /** Where libvirt job state lives; the janitor cleans what dead movers left in it. */
   workDir?: string | undefined;
   connect?: ((uri: string, workDir: string | undefined) => Promise<HypervisorConnector>) | undefined;
+  /** The fault suite's: where this process crashes itself (see STRONGBOX_FAILPOINT). */
+  failpoint?: Failpoint | undefined;
 };
+
+/** A crash of this very process at `point`, when the fault suite asked for one there. */
+export function crashAt(ctx: MoverContext, point: Failpoint): void {
+  if (ctx.failpoint === point) process.kill(process.pid, 'SIGKILL');
+}

@@ -8,6 +8,7 @@ import { Repository } from '@strongbox/repository';
 import { runMaintenance } from './maintain.js';
 import type { MoverContext } from './mover-context.js';
 import { runVm } from './run-vm.js';
+import { settlePreviousLife } from './settle.js';
 
 export const HEARTBEAT_MS = 10_000;
 /** How often a mover looks again for the repository stores it can see (mounts come and go). */
@@ -20,11 +21,13 @@ export type MoverOptions = {
   softwareVersion: string;
   workDir?: string | undefined;
   connect?: MoverContext['connect'];
+  failpoint?: MoverContext['failpoint'];
 };
 
 /**
- * The data mover role: registers itself, heartbeats, tells which repository stores it
- * sees, and runs the units the controller puts in its own queue — VMs to back up, as many
+ * The data mover role: registers itself, settles what its previous life left (it keeps its
+ * id across restarts), heartbeats, tells which repository stores it sees, and runs the
+ * units the controller puts in its own queue — VMs to back up, as many
  * at once as its task limit; maintenance of the stores it sees. Stopping aborts what runs
  * (each VM releases its view and its unfinished point) so that the controller can give it
  * to another mover.
@@ -72,7 +75,9 @@ export class MoverRole {
       log: this.log,
       workDir: this.options.workDir,
       connect: this.options.connect,
+      failpoint: this.options.failpoint,
     };
+    await settlePreviousLife(ctx, { id, name: row.name });
     this.worker = consume(
       this.redis,
       this.prefix,

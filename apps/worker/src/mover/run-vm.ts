@@ -1,11 +1,12 @@
 import { activeFullToday, messageOf, type MoverId } from '@strongbox/core';
 import { jobSelect, Movers, specOf, type UnitHandle } from '@strongbox/db';
-import { connectionUri, LibvirtConnector, runJanitor, type BackupView } from '@strongbox/hypervisors';
+import { connectionUri, LibvirtConnector, runJanitor, type BackupView, type HypervisorConnector } from '@strongbox/hypervisors';
 import { backupDisk, Throttle } from '@strongbox/pipeline';
 import type { Payload } from '@strongbox/queue';
 import { Repository, type BlockSize, type PointWriter } from '@strongbox/repository';
 import { DiskProgress } from './disk-progress.js';
-import type { MoverContext } from './mover-context.js';
+import { asSentence, explainFailure } from './explain.js';
+import { crashAt, type MoverContext } from './mover-context.js';
 
 async function loadVm(ctx: MoverContext, jobId: string | null, vmId: string) {
   if (!jobId) throw new Error('the job of this session was deleted');
@@ -47,6 +48,8 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
 
   let view: BackupView | undefined;
   let writer: PointWriter | undefined;
+  let connector: HypervisorConnector | undefined;
+  let openedRunning = false;
   let warned = false;
   try {
     // A mover that died on this host may still hold the VM's backup job or export.
@@ -54,24 +57,29 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
       await say('warning', `released what an earlier run left: ${action.did.join('; ')}`);
     }
     const uri = connectionUri(connection.uri, connection.sshKeyPath);
-    const connector = ctx.connect
-      ? await ctx.connect(uri, ctx.workDir)
-      : await LibvirtConnector.connect({ uri, ...(ctx.workDir ? { workDir: ctx.workDir } : {}) });
+    connector = ctx.connect ? await ctx.connect(uri, ctx.workDir) : await LibvirtConnector.connect({ uri, ...(ctx.workDir ? { workDir: ctx.workDir } : {}) });
     const blockSize = (spec.options.blockSizeKiB * 1024) as BlockSize;
     // The first backup into a new repository folder lays out its store; several at once agree on one.
     const repo = await Repository.openOrCreate(repoRow.path, { blockSize });
     await new Movers(ctx.db).seesRepository(ctx.moverId, repoRow.id);
     const points = await repo.listPoints(vm.externalId);
+    for (const found of await runs.mover.catalogMissing(repoRow.id, vm, points)) {
+      await say('warning', `restore point of ${found.time} was in the repository but not in the catalog (its mover stopped before recording it): recorded now`);
+    }
     const last = points.at(-1);
     const lastCheckpoint = typeof last?.job?.checkpoint === 'string' ? last.job.checkpoint : null;
     const full = activeFullToday(spec.options.activeFull, new Date(), spec.timeZone);
     if (full) await say('info', 'active full today: reading every disk whole');
     view = await connector.openBackup({
       vm: vm.externalId,
-      sinceCheckpoint: full ? null : lastCheckpoint,
+      // An active full keeps the last point's checkpoint until its own point is committed.
+      sinceCheckpoint: lastCheckpoint,
+      readWhole: full,
       quiesce: spec.options.applicationAware,
       requireQuiesce: spec.options.requireSuccessfulProcessing,
     });
+    openedRunning = view.vm.power === 'running';
+    crashAt(ctx, 'vm:after-open');
     for (const line of view.log) {
       await say(line.level, line.message);
       if (line.level !== 'info') warned = true;
@@ -96,7 +104,11 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
       await progress.splitRate();
       const reader = await view.openReader(disk.target);
       try {
-        const { stats } = await backupDisk(writer, disk.target, reader, { onProgress: progress.report, throttle, signal: stop.signal });
+        const onProgress = (p: Parameters<typeof progress.report>[0]) => {
+          progress.report(p);
+          if (p.bytesRead > 0) crashAt(ctx, 'vm:mid-read');
+        };
+        const { stats } = await backupDisk(writer, disk.target, reader, { onProgress, throttle, signal: stop.signal });
         progress.report(stats);
         await progress.flush();
       } finally {
@@ -105,9 +117,13 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
       // The disk's own interval: the task stays running until the point is committed.
       await runs.mover.finishDisk(unit, task.id);
     }
+    crashAt(ctx, 'vm:before-commit');
     const manifest = await writer.commit();
+    crashAt(ctx, 'vm:after-commit');
     writer = undefined;
-    await view.release('success');
+    // The point exists from here on: the view is released as a success whatever comes next,
+    // but only once the catalog has the point, so that the older checkpoint goes last.
+    const committed = view;
     view = undefined;
     const point = {
       repositoryId: repoRow.id,
@@ -119,21 +135,44 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
       path: manifest.id,
       disks: manifest.disks,
     };
-    const { current } = await runs.mover.publishPoint(unit, point, warned ? 'warning' : 'success');
+    let current: boolean;
+    try {
+      ({ current } = await runs.mover.publishPoint(unit, point, warned ? 'warning' : 'success'));
+      crashAt(ctx, 'vm:after-publish');
+    } finally {
+      await committed.release('success');
+    }
     await say(
       warned ? 'warning' : 'info',
       `${manifest.kind} restore point of ${manifest.time} made${current ? '' : ' (after the controller took this VM back)'}`,
     );
   } catch (error) {
-    const cancelled = stop.signal.aborted;
-    const reason = cancelled ? messageOf(stop.signal.reason ?? 'cancelled') : messageOf(error);
     if (writer) await writer.abort().catch((e: unknown) => log.error({ err: e }, 'abort of the restore point failed'));
     if (view) await view.release('failure').catch((e: unknown) => log.error({ err: e }, 'release of the backup view failed'));
-    // Cancelled: a user's stop. A mover shutting down or a job timeout is a failure, which the job's retries may take up.
-    const byUser = cancelled && !signal.aborted;
-    await runs.mover.fail(unit, { cancelled: byUser, reason });
-    await say(byUser ? 'warning' : 'error', cancelled ? `cancelled: ${reason}` : `failed: ${reason}`);
+    // A user's stop (or the unit taken back) is a cancel; a mover shutting down or a job timeout is a failure the job's retries may take up.
+    const cause = stop.signal.aborted ? stop.signal.reason : error;
+    const byUser = stop.signal.aborted && !signal.aborted;
+    if (byUser) {
+      await runs.mover.fail(unit, { cancelled: true, reason: messageOf(cause) });
+      await say('warning', `cancelled: ${messageOf(cause)}`);
+    } else {
+      const stoppedUnder = openedRunning && connector ? await stoppedSince(connector, vm.externalId) : false;
+      const explained = explainFailure(cause, { vmStoppedMidBackup: stoppedUnder });
+      log.error({ err: cause, sessionId: payload.sessionId, vm: vm.name }, 'VM failed');
+      await runs.mover.fail(unit, { cancelled: false, reason: asSentence(explained) });
+      await say('error', `failed: ${asSentence(explained)}`);
+      if (messageOf(cause) !== explained.reason) await say('info', `detail: ${messageOf(cause)}`);
+    }
   } finally {
     signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Whether the VM is not running now (it was when its view opened): asked after a failure, an error asking is no. */
+async function stoppedSince(connector: HypervisorConnector, vm: string): Promise<boolean> {
+  try {
+    return (await connector.getVm(vm)).power !== 'running';
+  } catch {
+    return false; // the failure's own error explains it better than a second one would
   }
 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { activeFullToday, type ActiveFullRule } from './active-full.js';
-import { decideClose, onMoverLost, rateShare, type ClosingTask } from './decisions.js';
+import { decideClose, isStalled, onMoverLost, rateShare, type ClosingTask } from './decisions.js';
 import type { RunStatus } from './status.js';
 
 const now = new Date('2026-12-02T10:00:00Z');
 const startedAt = new Date('2026-12-02T09:58:00Z');
 
 describe('onMoverLost', () => {
-  const ctx = { retries: { count: 2, waitMinutes: 10 }, stopRequested: false, moverId: 'm-dead', reason: 'mover A stopped answering', now };
+  const ctx = { retries: { count: 2, waitMinutes: 10 }, stopRequested: false, moverId: 'm-dead', how: 'silent' as const, reason: 'mover A stopped answering', now };
   const table: [string, number, boolean, 'requeue' | 'interrupt'][] = [
     ['first attempt, retries left → waits for another mover', 1, false, 'requeue'],
     ['last allowed attempt → waits once more', 2, false, 'requeue'],
@@ -39,6 +39,16 @@ const task = (unit: string, status: RunStatus, over: Partial<ClosingTask> = {}):
 });
 const session = (tasks: ClosingTask[], over: Partial<Parameters<typeof decideClose>[0]> = {}) =>
   decideClose({ kind: 'backup', stopRequested: false, warnings: 0, startedAt, tasks, retries: { count: 1, waitMinutes: 5 }, now, ...over });
+
+describe('onMoverLost after a restart', () => {
+  it('waits again without avoiding the mover that restarted (it may be the only one)', () => {
+    const change = onMoverLost(
+      { attempt: 1, excludedMoverIds: [] },
+      { retries: { count: 1, waitMinutes: 10 }, stopRequested: false, moverId: 'm-1', how: 'restarted', reason: 'mover m restarted', now },
+    );
+    expect(change).toMatchObject({ event: 'requeue', data: { attempt: 2, excludedMoverIds: [] } });
+  });
+});
 
 describe('decideClose', () => {
   it('waits while any task is not final', () => {
@@ -111,5 +121,24 @@ describe('activeFullToday', () => {
   ];
   it.each(table)('%s', (_name, rule, at, zone, expected) => {
     expect(activeFullToday(rule, new Date(at), zone)).toBe(expected);
+  });
+});
+
+describe('isStalled', () => {
+  const table: [string, number, boolean][] = [
+    ['a sign of life a second ago', 1_000, false],
+    ['exactly at the limit', 600_000, false],
+    ['past the limit', 600_001, true],
+  ];
+  it.each(table)('%s', (_name, ago, stalled) => {
+    expect(isStalled(new Date(now.getTime() - ago), now)).toBe(stalled);
+  });
+
+  it('waits again without avoiding the mover, which still heartbeats', () => {
+    const change = onMoverLost(
+      { attempt: 1, excludedMoverIds: [] },
+      { retries: { count: 1, waitMinutes: 10 }, stopRequested: false, moverId: 'm-1', how: 'stalled', reason: 'no sign of life', now },
+    );
+    expect(change).toMatchObject({ event: 'requeue', data: { excludedMoverIds: [] } });
   });
 });

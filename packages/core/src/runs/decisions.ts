@@ -8,12 +8,21 @@ export type Retries = { count: number; waitMinutes: number };
 export const NO_RETRIES: Retries = { count: 0, waitMinutes: 1 };
 
 /**
- * A mover stopped heartbeating while it ran this unit: the unit waits for another mover
- * (never that one again) while the retries last and no one asked to stop; past that it
- * is interrupted — the work did not fail, the process running it died.
+ * The process running this unit died: its mover stopped heartbeating (`how: 'silent'`), it
+ * started again and found the unit still held by its previous life (`how: 'restarted'`), or
+ * the unit gave no sign of life for too long on a mover that still heartbeats (`how:
+ * 'stalled'`: its message was lost with a Redis that restarted empty, or its work hung).
+ * The unit waits for a mover again while the retries last and no one asked to stop — a
+ * silent mover is avoided from then on, a restarted one is not (it runs again, and may be
+ * the only one) — and past that it is interrupted: the work did not fail, its process died.
  */
-export function onMoverLost(unit: UnitState, ctx: { retries: Retries; stopRequested: boolean; moverId: string; reason: string; now: Date }): TaskChange {
-  if (unit.attempt <= ctx.retries.count && !ctx.stopRequested) return taskRules.requeue(unit, { notBefore: ctx.now, excludeMover: ctx.moverId });
+export function onMoverLost(
+  unit: UnitState,
+  ctx: { retries: Retries; stopRequested: boolean; moverId: string; how: 'silent' | 'restarted' | 'stalled'; reason: string; now: Date },
+): TaskChange {
+  if (unit.attempt <= ctx.retries.count && !ctx.stopRequested) {
+    return taskRules.requeue(unit, { notBefore: ctx.now, excludeMover: ctx.how === 'silent' ? ctx.moverId : undefined });
+  }
   return taskRules.interrupt(unit, ctx.reason, ctx.now);
 }
 
@@ -81,6 +90,13 @@ export function decideClose(session: {
       durationMs: session.now.getTime() - session.startedAt.getTime(),
     },
   };
+}
+
+/** A unit whose last sign of life (figures, a heartbeat of its own, its claim) is older than this is stalled. */
+export const STALLED_AFTER_MS = 10 * 60_000;
+
+export function isStalled(lastSignOfLife: Date, now: Date, stalledAfterMs = STALLED_AFTER_MS): boolean {
+  return now.getTime() - lastSignOfLife.getTime() > stalledAfterMs;
 }
 
 /**

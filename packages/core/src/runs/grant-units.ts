@@ -68,12 +68,17 @@ function tierOf(mover: MoverSlotState, unit: WaitingUnit): (typeof TIERS)[number
   return 'any';
 }
 
-/** Same host as the VM, then same site, then any; within a tier the least busy, then by id. */
+/**
+ * Same host as the VM, then same site, then any; within a tier the least busy, then by id.
+ * A mover that died running the unit is not used for it again — unless no other enabled
+ * mover exists at all, where waiting forever would help no one.
+ */
 export function chooseMover(unit: WaitingUnit, movers: readonly MoverSlotState[]): Grant | null {
+  const others = movers.some((m) => m.enabled && !unit.excludeMovers?.includes(m.id));
   let best: { mover: MoverSlotState; tier: number; load: number } | null = null;
   for (const mover of movers) {
     if (!mover.online || !mover.enabled || mover.running >= mover.maxConcurrentTasks) continue;
-    if (unit.excludeMovers?.includes(mover.id)) continue;
+    if (others && unit.excludeMovers?.includes(mover.id)) continue;
     const tier = TIERS.indexOf(tierOf(mover, unit));
     const load = mover.running / mover.maxConcurrentTasks;
     if (!best || tier < best.tier || (tier === best.tier && (load < best.load || (load === best.load && mover.id < best.mover.id)))) {

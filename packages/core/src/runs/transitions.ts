@@ -96,6 +96,9 @@ export const taskRules = {
     at: Date,
   ): TaskChange => change('progress', claim, { ...figures, lastProgressAt: at }),
 
+  /** A unit without figures (maintenance) shows it is alive: the stalled-unit rule reads this. */
+  touch: (claim: UnitClaim, at: Date): TaskChange => change('progress', claim, { lastProgressAt: at }),
+
   /** A disk's data is all in: its own interval ends; the task stays running until the point is committed. */
   finishDisk: (claim: UnitClaim, now: Date): TaskChange => change('progress', claim, { endedAt: now }),
 

@@ -2,11 +2,13 @@ import {
   ACTIVE_STATUSES,
   decideClose,
   isFinal,
+  isStalled,
   NO_RETRIES,
   onMoverLost,
   parseColumn,
   retentionResultSchema,
   sessionRules,
+  STALLED_AFTER_MS,
   taskRules,
   unitResultSchema,
   type Retries,
@@ -30,10 +32,57 @@ async function retriesOf(db: Db, kind: string, jobId: string | null): Promise<Re
   return job ? specOf(job).retries : NO_RETRIES;
 }
 
+const heldSelect = {
+  sessionId: true,
+  unit: true,
+  attempt: true,
+  excludedMoverIds: true,
+  moverId: true,
+  vm: { select: { name: true, externalId: true } },
+  session: { select: { kind: true, name: true, jobId: true, repositoryId: true, stopRequested: true } },
+} as const;
+
+/** The units a mover holds (running, given to it), one entry per unit. */
+export function unitsHeldBy(db: Db, moverIds: readonly string[]) {
+  return db.task.findMany({ where: { status: 'running', moverId: { in: [...moverIds] } }, distinct: ['sessionId', 'unit'], select: heldSelect });
+}
+export type HeldUnit = Awaited<ReturnType<typeof unitsHeldBy>>[number];
+
+/**
+ * A unit whose mover's process died goes back to waiting, or is interrupted (core's
+ * `onMoverLost`), with a line in its session's log. False when the unit was no longer the
+ * mover's (it finished or was taken back meanwhile).
+ */
+const REASONS = {
+  silent: (mover: string) => `mover ${mover} stopped answering (no heartbeat for ${MOVER_OFFLINE_AFTER_MS / 1000} s)`,
+  restarted: (mover: string) => `mover ${mover} restarted while it ran this (its process had died)`,
+  stalled: (mover: string) => `no sign of life from this on mover ${mover} for too long (its message was lost, or its work hung)`,
+};
+
+export async function reclaimUnit(
+  db: Db,
+  unit: HeldUnit,
+  mover: { id: string; name: string },
+  how: 'silent' | 'restarted' | 'stalled',
+  now: Date,
+): Promise<boolean> {
+  const reason = REASONS[how](mover.name);
+  const label = unit.session.kind === 'maintenance' ? unit.session.name : (unit.vm?.name ?? unit.unit);
+  return inTransaction(db, 'runs.reclaim', async (tx) => {
+    const retries = await retriesOf(tx, unit.session.kind, unit.session.jobId);
+    const change = onMoverLost(unit, { retries, stopRequested: unit.session.stopRequested, moverId: mover.id, how, reason, now });
+    if ((await applyTaskChange(tx, { sessionId: unit.sessionId, unit: unit.unit, moverId: mover.id }, change)) === 0) return false;
+    const again = how === 'silent' ? 'retrying on another mover' : 'retrying';
+    if (change.event === 'requeue') await writeLog(tx, unit.sessionId, 'warning', `${label}: ${reason}; ${again} (attempt ${unit.attempt + 1})`);
+    else await writeLog(tx, unit.sessionId, 'error', `${label}: ${reason}`);
+    return true;
+  });
+}
+
 /**
  * A mover that stopped heartbeating is dead: each unit it ran waits for another mover, or
- * is interrupted (core's `onMoverLost`). What the dead mover left on the host (a backup
- * job, an export, a checkpoint) is released by the janitor every mover runs before it
+ * is interrupted. What the dead mover left on the host (a backup job, an export, a
+ * checkpoint) is released by the janitor every mover runs at its start and before it
  * opens a VM.
  */
 export async function reclaimFromDeadMovers(db: PrismaClient, now: Date): Promise<number> {
@@ -42,42 +91,74 @@ export async function reclaimFromDeadMovers(db: PrismaClient, now: Date): Promis
     select: { id: true, name: true },
   });
   if (dead.length === 0) return 0;
-  const tasks = await db.task.findMany({
-    where: { status: 'running', moverId: { in: dead.map((m) => m.id) } },
-    distinct: ['sessionId', 'unit'],
-    select: {
-      sessionId: true,
-      unit: true,
-      attempt: true,
-      excludedMoverIds: true,
-      moverId: true,
-      vm: { select: { name: true } },
-      session: { select: { kind: true, name: true, jobId: true, stopRequested: true } },
-    },
+  let reclaimed = 0;
+  for (const unit of await unitsHeldBy(
+    db,
+    dead.map((m) => m.id),
+  )) {
+    if (
+      await reclaimUnit(
+        db,
+        unit,
+        dead.find((m) => m.id === unit.moverId)!,
+        'silent',
+        now,
+      )
+    )
+      reclaimed++;
+  }
+  return reclaimed;
+}
+
+/**
+ * Units that gave no sign of life for `stalledAfterMs` on a mover that still heartbeats:
+ * their queue message was lost (a Redis restarted empty) or their work hung. They wait
+ * again, as a dead mover's would; a hung mover's late writes are refused by their guards.
+ */
+export async function reclaimStalled(db: PrismaClient, now: Date, stalledAfterMs = STALLED_AFTER_MS): Promise<number> {
+  const alive = await db.mover.findMany({
+    where: { lastHeartbeatAt: { gte: new Date(now.getTime() - MOVER_OFFLINE_AFTER_MS) } },
+    select: { id: true, name: true },
+  });
+  if (alive.length === 0) return 0;
+  const signs = await db.task.groupBy({
+    by: ['sessionId', 'unit'],
+    where: { status: 'running', moverId: { in: alive.map((m) => m.id) } },
+    _max: { lastProgressAt: true, startedAt: true },
+  });
+  const stalled = signs.filter((u) => {
+    const last = [u._max.lastProgressAt, u._max.startedAt].filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0];
+    return last !== undefined && isStalled(last, now, stalledAfterMs);
   });
   let reclaimed = 0;
-  for (const unit of tasks) {
-    const mover = dead.find((m) => m.id === unit.moverId)!;
-    const reason = `mover ${mover.name} stopped answering (no heartbeat for ${MOVER_OFFLINE_AFTER_MS / 1000} s)`;
-    const label = unit.session.kind === 'maintenance' ? unit.session.name : (unit.vm?.name ?? unit.unit);
-    await inTransaction(db, 'runs.reclaim', async (tx) => {
-      const retries = await retriesOf(tx, unit.session.kind, unit.session.jobId);
-      const change = onMoverLost(unit, { retries, stopRequested: unit.session.stopRequested, moverId: mover.id, reason, now });
-      if ((await applyTaskChange(tx, { sessionId: unit.sessionId, unit: unit.unit, moverId: mover.id }, change)) === 0) return;
+  for (const s of stalled) {
+    const [unit] = await db.task.findMany({ where: { sessionId: s.sessionId, unit: s.unit, status: 'running' }, take: 1, select: heldSelect });
+    if (
+      unit &&
+      (await reclaimUnit(
+        db,
+        unit,
+        alive.find((m) => m.id === unit.moverId)!,
+        'stalled',
+        now,
+      ))
+    )
       reclaimed++;
-      if (change.event === 'requeue')
-        await writeLog(tx, unit.sessionId, 'warning', `${label}: ${reason}; retrying on another mover (attempt ${unit.attempt + 1})`);
-      else await writeLog(tx, unit.sessionId, 'error', `${label}: ${reason}`);
-    });
   }
   return reclaimed;
 }
 
 /** After a backup run closes: its email, the repository's retention, the jobs chained after it. */
-async function afterBackup(tx: Db, session: { id: SessionId; jobId: string | null; repositoryId: string | null }, status: string) {
+async function afterBackup(tx: Db, session: { id: SessionId; jobId: string | null; repositoryId: string | null; disturbed: boolean }, status: string) {
   await new Outbox(tx).put('session.notify', { sessionId: session.id }, { queue: NOTIFY_QUEUE, jobId: `notify-${session.id}` });
-  if (session.repositoryId)
+  if (session.repositoryId) {
     await startMaintenance(tx, { repositoryId: session.repositoryId, operation: 'retention', triggeredBy: 'controller', startKey: `retention-${session.id}` });
+    // An attempt that failed or whose process died leaves an unfinished point and a lease
+    // behind; reclaim them now rather than whenever retention next deletes a point.
+    if (session.disturbed) {
+      await startMaintenance(tx, { repositoryId: session.repositoryId, operation: 'gc', triggeredBy: 'controller', startKey: `gc-after-${session.id}` });
+    }
+  }
   if (!session.jobId || !['success', 'warning'].includes(status)) return;
   const jobs = await tx.backupJob.findMany({ where: { enabled: true }, select: jobSelect });
   for (const job of jobs) {
@@ -165,7 +246,8 @@ export async function closeFinished(db: PrismaClient, now: Date): Promise<Sessio
         const level = decision.status === 'success' ? 'info' : decision.status === 'warning' ? 'warning' : 'error';
         await writeLog(tx, id, level, `session ended: ${decision.status}`);
         closed.push(id);
-        if (kind === 'backup') await afterBackup(tx, { id, jobId: session.jobId, repositoryId: session.repositoryId }, decision.status);
+        const disturbed = ['failed', 'cancelled', 'interrupted'].includes(decision.status) || session.tasks.some((t) => t.attempt > 1);
+        if (kind === 'backup') await afterBackup(tx, { id, jobId: session.jobId, repositoryId: session.repositoryId, disturbed }, decision.status);
         else if (session.tasks[0]?.unit === 'retention') await afterRetention(tx, { id, repositoryId: session.repositoryId }, decision.summary);
       },
       db,

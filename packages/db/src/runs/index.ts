@@ -1,7 +1,7 @@
 import type { SessionId } from '@strongbox/core';
 import { isClient, type Db } from '../client.js';
 import type { PrismaClient } from '../generated/client.js';
-import { closeFinished, markNotified, reclaimFromDeadMovers, requestStop } from './close.js';
+import { closeFinished, markNotified, reclaimFromDeadMovers, reclaimStalled, reclaimUnit, requestStop, unitsHeldBy, type HeldUnit } from './close.js';
 import { dispatchRound } from './dispatch.js';
 import * as mover from './mover-side.js';
 import { Outbox, type OutboxSend } from './outbox.js';
@@ -9,7 +9,8 @@ import { getSession, listSessions, recentResults, sessionLogs, writeLog, type Lo
 import { startBackup, startMaintenance, type BackupStart } from './start.js';
 
 export type { BackupStart, BackupTrigger, NotStarted, StartResult } from './start.js';
-export type { PublishedPoint, UnitHandle } from './mover-side.js';
+export type { PublishedPoint, StoredPoint, UnitHandle } from './mover-side.js';
+export type { HeldUnit } from './close.js';
 export type { LogLevelName, RunSession, RunTask, SessionFilter } from './read.js';
 export { readSession, readTask, sessionSelect, taskSelect } from './read.js';
 export { Outbox, type OutboxSend } from './outbox.js';
@@ -32,6 +33,7 @@ export class Runs {
 
   // The controller's round (the leader's), in this order.
   reclaimFromDeadMovers = (now: Date) => reclaimFromDeadMovers(this.client(), now);
+  reclaimStalled = (now: Date, stalledAfterMs?: number) => reclaimStalled(this.client(), now, stalledAfterMs);
   closeFinished = (now: Date) => closeFinished(this.client(), now);
   dispatch = (now: Date) => dispatchRound(this.client(), now);
   relay = (send: OutboxSend) => new Outbox(this.db).relay(send);
@@ -50,6 +52,12 @@ export class Runs {
     fail: (h: mover.UnitHandle, outcome: { cancelled: boolean; reason: string }) => mover.failUnit(this.db, h, outcome),
     writeRateShare: (repositoryId: string) => mover.writeRateShare(this.db, repositoryId),
     removePoint: (pointId: string) => mover.removePoint(this.db, pointId),
+    catalogMissing: (repositoryId: string, vm: { id: string | null; name: string }, points: readonly mover.StoredPoint[]) =>
+      mover.catalogMissing(this.db, repositoryId, vm, points),
+    /** What a mover holds from before its start: units its previous life never finished. */
+    heldBy: (moverId: string) => unitsHeldBy(this.db, [moverId]),
+    /** One of those, back to waiting (or interrupted): its process died. */
+    reclaimAfterRestart: (unit: HeldUnit, self: { id: string; name: string }) => reclaimUnit(this.db, unit, self, 'restarted', new Date()),
   };
 
   log = (sessionId: string, level: LogLevelName, message: string, taskId?: string) => writeLog(this.db, sessionId, level, message, taskId);

@@ -49,13 +49,15 @@ export async function recordFigures(
   return { current: changed === 1, stopRequested: session?.stopRequested ?? true };
 }
 
-/** For a unit that records no figures (maintenance): still this mover's, and has a stop been asked for? */
-export async function unitStatus(db: Db, h: UnitHandle): Promise<{ current: boolean; stopRequested: boolean }> {
-  const [held, session] = await Promise.all([
-    db.task.count({ where: { ...unitWhere(h), status: 'running', attempt: h.attempt, moverId: h.moverId } }),
-    db.session.findUnique({ where: { id: h.sessionId }, select: { stopRequested: true } }),
-  ]);
-  return { current: held > 0, stopRequested: session?.stopRequested ?? true };
+/**
+ * For a unit that records no figures (maintenance), every second or so: it shows it is
+ * alive (the stalled-unit rule reads it), and learns whether it is still this mover's and
+ * whether a stop has been asked for.
+ */
+export async function unitStatus(db: Db, h: UnitHandle, at = new Date()): Promise<{ current: boolean; stopRequested: boolean }> {
+  const touched = await applyTaskChange(db, unitWhere(h), taskRules.touch(claimOf(h), at));
+  const session = await db.session.findUnique({ where: { id: h.sessionId }, select: { stopRequested: true } });
+  return { current: touched > 0, stopRequested: session?.stopRequested ?? true };
 }
 
 export const finishDisk = (db: Db, h: UnitHandle, taskId: string, now = new Date()) =>
@@ -85,10 +87,62 @@ export async function publishPoint(
   status: 'success' | 'warning',
 ): Promise<{ current: boolean; pointId: string }> {
   return inTransaction(db, 'runs.publishPoint', async (tx) => {
-    const row = await tx.restorePoint.create({ data: { ...point, sessionId: h.sessionId }, select: { id: true } });
+    // Idempotent: a point found in the store and catalogued since (after a restart) is the same point.
+    await tx.restorePoint.createMany({ data: [{ ...point, sessionId: h.sessionId }], skipDuplicates: true });
+    const row = await tx.restorePoint.findUniqueOrThrow({
+      where: { repositoryId_path: { repositoryId: point.repositoryId, path: point.path } },
+      select: { id: true },
+    });
     const finished = await applyTaskChange(tx, unitWhere(h), taskRules.finish(claimOf(h), { status }));
     return { current: finished > 0, pointId: row.id };
   });
+}
+
+/** A committed point as the store describes it (its manifest), for the catalog. */
+export type StoredPoint = { id: string; time: string; kind: string; disks: Prisma.InputJsonValue; job: Record<string, unknown> | null };
+
+/**
+ * The catalog follows the store: points of one VM that the store holds and the catalog
+ * lacks (a mover stopped between writing the manifest and recording it) are entered, with
+ * the job and session their manifest names when those still exist. Returns the points
+ * entered. Run before a VM's next backup and by retention, so that the console lists
+ * them, retention counts them and the next point's parent is known.
+ */
+export async function catalogMissing(
+  db: Db,
+  repositoryId: string,
+  vm: { id: string | null; name: string },
+  points: readonly StoredPoint[],
+): Promise<StoredPoint[]> {
+  if (points.length === 0) return [];
+  const known = new Set(
+    (await db.restorePoint.findMany({ where: { repositoryId, path: { in: points.map((p) => p.id) } }, select: { path: true } })).map((r) => r.path),
+  );
+  const missing = points.filter((p) => !known.has(p.id));
+  if (missing.length === 0) return [];
+  // Only what looks like an id is looked up: a manifest is data from disk, not a trusted reference.
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const named = (key: string) => [...new Set(missing.flatMap((p) => (typeof p.job?.[key] === 'string' && uuid.test(p.job[key]) ? [p.job[key]] : [])))];
+  const [jobs, sessions] = await Promise.all([
+    db.backupJob.findMany({ where: { id: { in: named('jobId') } }, select: { id: true } }),
+    db.session.findMany({ where: { id: { in: named('sessionId') } }, select: { id: true } }),
+  ]);
+  const alive = (rows: { id: string }[], value: unknown) => (typeof value === 'string' && rows.some((r) => r.id === value) ? value : null);
+  await db.restorePoint.createMany({
+    data: missing.map((p) => ({
+      repositoryId,
+      vmId: vm.id,
+      vmName: typeof p.job?.vmName === 'string' ? p.job.vmName : vm.name,
+      jobId: alive(jobs, p.job?.jobId),
+      sessionId: alive(sessions, p.job?.sessionId),
+      time: new Date(p.time),
+      kind: p.kind,
+      path: p.id,
+      disks: p.disks,
+    })),
+    skipDuplicates: true,
+  });
+  return missing;
 }
 
 /** A unit without disks (maintenance) ends with its result. */

@@ -46,7 +46,7 @@ export async function openRunningBackup(ctx: ViewContext): Promise<BackupView> {
   const { virsh, dom, request, checkpoint } = ctx;
   const domain = dom.info.uuid;
   const log: SessionLogEntry[] = [];
-  const plan = await planForDomain(virsh, dom, request.sinceCheckpoint);
+  const plan = await planForDomain(virsh, dom, request.sinceCheckpoint, request.readWhole);
   log.push(...plan.log);
   await applyRepairs(virsh, dom, plan, log);
   const tcp = ctx.nbd.transport === 'tcp' ? ctx.nbd : null;
@@ -64,7 +64,7 @@ export async function openRunningBackup(ctx: ViewContext): Promise<BackupView> {
     if (outcome === 'success') await job.update({ phase: 'committed' });
     await endJob(virsh, domain, job.path, marker());
     if (outcome === 'success') {
-      if (plan.base) await deleteCheckpoint(virsh, domain, plan.base, false);
+      for (const old of plan.supersedes) await deleteCheckpoint(virsh, domain, old, false);
     } else {
       await deleteCheckpoint(virsh, domain, checkpoint, false);
     }

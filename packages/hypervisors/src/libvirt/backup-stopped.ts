@@ -56,7 +56,7 @@ export async function openStoppedBackup(ctx: ViewContext): Promise<BackupView> {
         `disk ${d.target} of ${dom.info.name} is a ${d.sourceType} disk; only file disks are exported from a stopped VM`,
       );
   }
-  const plan = await planForDomain(virsh, dom, request.sinceCheckpoint);
+  const plan = await planForDomain(virsh, dom, request.sinceCheckpoint, request.readWhole);
   log.push(...plan.log);
   await applyRepairs(virsh, dom, plan, log);
   const job = await JobDir.create(ctx.workDir, { uri: virsh.uri, domain, kind: 'stopped', checkpoint, base: plan.base }, null);
@@ -67,8 +67,7 @@ export async function openStoppedBackup(ctx: ViewContext): Promise<BackupView> {
     released = true;
     if (outcome === 'success') await job.update({ phase: 'committed' });
     await Promise.all(servers.map(stopQemuNbd));
-    const drop = outcome === 'success' ? plan.base : checkpoint;
-    if (drop) {
+    for (const drop of outcome === 'success' ? plan.supersedes : [checkpoint]) {
       await deleteCheckpoint(virsh, domain, drop, true);
       for (const d of dom.info.disks.filter((d) => plan.checkpointDisks.includes(d.target))) {
         if ((await imageBitmaps(d.source)).some((b) => b.name === drop)) await removeImageBitmap(d.source, drop);

@@ -6,7 +6,12 @@ import type { DomainSnapshot } from './inventory.js';
 import type { Virsh } from './virsh.js';
 
 /** Gathers what libvirt and the images say about a VM's checkpoints and plans from it. */
-export async function planForDomain(virsh: Virsh, dom: DomainSnapshot, since: string | null): Promise<CbtPlan & { nodes: Map<string, string> }> {
+export async function planForDomain(
+  virsh: Virsh,
+  dom: DomainSnapshot,
+  since: string | null,
+  readWhole = false,
+): Promise<CbtPlan & { nodes: Map<string, string> }> {
   const running = dom.power === 'running' || dom.power === 'paused';
   const live = running ? await runningBitmaps(virsh, dom.info.uuid) : null;
   const nodes = new Map<string, string>();
@@ -25,7 +30,7 @@ export async function planForDomain(virsh: Virsh, dom: DomainSnapshot, since: st
     disks.push({ target: d.target, path: d.source, format: d.format, sizeBytes: dom.sizes.get(d.target) ?? 0, bitmaps });
   }
   const checkpoints = await listOurCheckpoints(virsh, dom.info.uuid);
-  return { ...planCbt({ vmUuid: dom.info.uuid, since, checkpoints, disks }), nodes };
+  return { ...planCbt({ vmUuid: dom.info.uuid, since, readWhole, checkpoints, disks }), nodes };
 }
 
 /**

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { parseEnv } from '@strongbox/config';
 import { bootstrap, createPrismaClient } from '@strongbox/db';
-import { Supervisor } from './processes.js';
+import { Supervisor, type SupervisorEvent } from './processes.js';
 import { checkEnvOrExit, childEnvironment, migrate, provideServices, ROOT } from './provision.js';
+import { consoleUrl } from './public-url.js';
+import { appendSupervisorEvent } from './supervisor-events.js';
 import { freePort, LaunchError } from './system.js';
 import { buildWebIfStale } from './web-build.js';
 import { messageOf } from '@strongbox/core';
@@ -25,11 +27,27 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<void> {
   throw new LaunchError(`the console did not become healthy at ${url} (${last})`);
 }
 
+/** Keeps the restarts for the console to show; losing one (e.g. a full disk) must not stop the supervising. */
+function record(event: SupervisorEvent): void {
+  try {
+    appendSupervisorEvent(given.dataDir, event);
+  } catch (error) {
+    console.warn(`strongbox: could not record the ${event.kind} event of ${event.process}: ${messageOf(error)}`);
+  }
+}
+
 async function main() {
   const services = await provideServices(given.dataDir);
-  const supervisor = new Supervisor((name, code) => {
-    console.error(`strongbox: ${name} exited unexpectedly (code ${code}); stopping`);
-    void shutdown(1);
+  // A crashed web or worker is restarted with backoff; one that keeps crashing stops everything,
+  // since a console with no worker would silently back nothing up.
+  const supervisor = new Supervisor({
+    onEvent: (event) => {
+      record(event);
+      if (event.kind === 'gave-up') {
+        console.error(`strongbox: Strongbox cannot run without ${event.process}; stopping everything`);
+        void shutdown(1);
+      }
+    },
   });
   let stopping = false;
   async function shutdown(code: number) {
@@ -46,7 +64,7 @@ async function main() {
 
   try {
     const port = await freePort(given.PORT ?? 3000, '0.0.0.0');
-    const publicUrl = given.STRONGBOX_PUBLIC_URL ?? `http://localhost:${port}`;
+    const publicUrl = consoleUrl(process.env, port);
     const env = childEnvironment(services, { PORT: String(port), STRONGBOX_PUBLIC_URL: publicUrl, NEXTAUTH_URL: publicUrl });
     const config = parseEnv(env, ROOT);
     await migrate(config.DATABASE_URL);

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 export type SuiteResult = { name: string; passed: number; failed: number; skipped: number; exitCode: number };
 
@@ -8,6 +8,18 @@ export function runRunner(command: string, args: string[], options: { cwd: strin
   const r = spawnSync(command, args, { ...options, stdio: 'inherit' });
   if (r.error) throw r.error;
   return r.status ?? 1;
+}
+
+/**
+ * The same, without blocking the event loop: for the end-to-end runner, during which the
+ * Supervisor must go on relaying the console's output and restarting what crashes.
+ */
+export function runRunnerAsync(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
 }
 
 export function vitestCounts(name: string, jsonFile: string, exitCode: number): SuiteResult {

@@ -7,10 +7,10 @@ import { parseEnv } from '@strongbox/config';
 import { bootstrap, createPrismaClient } from '@strongbox/db';
 import { ensureDatabase } from '@strongbox/db/migrate';
 import { ensureLab, labUnavailableReason } from '../lab/index.js';
-import { Supervisor } from './processes.js';
+import { Supervisor, type SupervisorEvent } from './processes.js';
 import { checkEnvOrExit, childEnvironment, migrate, provideServices, ROOT, type Services } from './provision.js';
 import { aptInstall, freePort, LaunchError, which } from './system.js';
-import { failures, playwrightCounts, runRunner, vitestCounts, type SuiteResult } from './test-suites.js';
+import { failures, playwrightCounts, runRunner, runRunnerAsync, vitestCounts, type SuiteResult } from './test-suites.js';
 import { buildWebIfStale } from './web-build.js';
 import { messageOf } from '@strongbox/core';
 
@@ -132,7 +132,11 @@ async function e2eSuite(services: Services, dbName: string, prefix: string): Pro
   const boot = await bootstrap(db, { adminEmail: config.STRONGBOX_ADMIN_EMAIL, adminPassword, repositoryPath: config.repositoryPath });
   await db.$disconnect();
   buildWebIfStale(ROOT, env);
-  const supervisor = new Supervisor((name, code) => console.error(`strongbox test: ${name} exited unexpectedly (code ${code})`));
+  // Restarted like under `npm start` (Playwright runs without blocking the event loop for that),
+  // so one crash does not fail every later test; but a crash is a bug, so any restart or give-up
+  // fails the suite even when the tests after it pass.
+  const crashes: SupervisorEvent[] = [];
+  const supervisor = new Supervisor({ log: (message) => console.error(`strongbox test: ${message}`), onEvent: (event) => crashes.push(event) });
   try {
     supervisor.start('web', process.execPath, [join(ROOT, 'apps/web/node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
       cwd: join(ROOT, 'apps/web'),
@@ -150,7 +154,7 @@ async function e2eSuite(services: Services, dbName: string, prefix: string): Pro
       await new Promise((r) => setTimeout(r, 500));
     }
     const json = join(resultsDir, 'e2e.json');
-    const code = runRunner(
+    const code = await runRunnerAsync(
       process.execPath,
       [
         join(ROOT, 'node_modules/@playwright/test/cli.js'),
@@ -171,7 +175,13 @@ async function e2eSuite(services: Services, dbName: string, prefix: string): Pro
         },
       },
     );
-    return playwrightCounts('e2e', json, code);
+    const result = playwrightCounts('e2e', json, code);
+    // A crash whose restart is still waiting out its backoff has sent no event yet.
+    const crashed = new Set(crashes.map((e) => e.process));
+    for (const name of ['web', 'worker']) if (supervisor.status(name).state !== 'running') crashed.add(name);
+    if (!crashed.size) return result;
+    console.error(`strongbox test: ${[...crashed].join(' and ')} crashed during the end-to-end tests; the suite fails`);
+    return { ...result, exitCode: result.exitCode || 1 };
   } finally {
     await supervisor.stopAll();
   }

@@ -8,7 +8,7 @@ import type { JobSpecInput, SessionId } from '@strongbox/core';
 import { jobSpecSchema } from '@strongbox/core';
 import { parseEnv } from '@strongbox/config';
 import { BackupJobs, createPrismaClient, Inventory, Runs } from '@strongbox/db';
-import { defineLabVm, destroyLabVm, ensureLab, startLabVm, type GuestConsole, type LabPaths } from '../../../scripts/lab/index.js';
+import { defineLabVm, destroyLabVm, ensureLab, startLabVm, type GuestConsole, type LabPaths, type LabVm } from '../../../scripts/lab/index.js';
 import { Controller } from '../src/controller/controller.js';
 import { rescanConnection } from '../src/controller/rescan.js';
 import { MoverRole } from '../src/mover/mover-role.js';
@@ -28,14 +28,14 @@ const stops: (() => Promise<void>)[] = [];
 /** Lab VMs (started), each with disks of the given sizes in MiB, in the inventory of a new connection. */
 export async function labEstate(specs: { name: string; disksMiB: number[] }[]) {
   paths ??= await ensureLab();
-  const out: Record<string, { guest: GuestConsole }> = {};
+  const out: Record<string, { guest: GuestConsole; vm: LabVm }> = {};
   for (const spec of specs) {
     const name = `sblab-${spec.name}-${tag}`;
     vms.push(name);
     const vm = await defineLabVm(paths, { name, disks: spec.disksMiB.map((sizeMiB) => ({ sizeMiB })) });
     const guest = await startLabVm(vm);
     guests.push(guest);
-    out[spec.name] = { guest };
+    out[spec.name] = { guest, vm };
   }
   const connection = await new Inventory(db).createConnection({ name: `local-${tag}-${randomBytes(2).toString('hex')}`, uri: 'qemu:///system' });
   await rescanConnection(db, connection.id);
@@ -44,7 +44,7 @@ export async function labEstate(specs: { name: string; disksMiB: number[] }[]) {
     select: { id: true, name: true },
   });
   const ids = Object.fromEntries(rows.map((r) => [r.name.replace(`sblab-`, '').replace(`-${tag}`, ''), r.id]));
-  return { connectionId: connection.id, vmIds: ids as Record<string, string>, guests: out };
+  return { connectionId: connection.id, vmIds: ids as Record<string, string>, guests: out, paths };
 }
 
 export async function repository(limits: { maxConcurrentTasks: number; writeRateLimit?: bigint | null }) {
@@ -102,12 +102,18 @@ export async function startJob(jobId: string): Promise<SessionId> {
   return start.sessionId;
 }
 
+/** Polls until `probe` answers; a probe that throws (the database restarting under a fault test) is asked again, and its last error told at the timeout. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
   const until = Date.now() + timeoutMs;
+  let lastError: unknown = null;
   for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -121,6 +127,12 @@ export async function ended(sessionId: string, timeoutMs?: number) {
     },
     timeoutMs,
   );
+}
+
+/** A guest console opened by a test (after it restarted a VM), closed at cleanup. */
+export function track(guest: GuestConsole): GuestConsole {
+  guests.push(guest);
+  return guest;
 }
 
 /** Everything is undone even when a step fails (a leaked lab VM would slow every later test); the first failure is thrown last. */

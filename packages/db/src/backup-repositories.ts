@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { parseColumn, pointDisksSchema, verifyResultSchema } from '@strongbox/core';
+import { parseColumn, pointDisksSchema, verifyResultSchema, type VerifyResult } from '@strongbox/core';
 import type { Db } from './client.js';
 import { AppError, isUniqueViolation } from './errors.js';
 import type { Prisma } from './generated/client.js';
@@ -74,7 +74,7 @@ export class BackupRepositories {
   }
 
   /** A health check's outcome, kept on the repository for its list and its next due date. */
-  async recordVerify(id: string, at: Date, result: { chunksChecked: number; bad: number }) {
+  async recordVerify(id: string, at: Date, result: VerifyResult) {
     await this.db.backupRepository.updateMany({ where: { id }, data: { lastVerifiedAt: at, lastVerifyResult: result } });
   }
 

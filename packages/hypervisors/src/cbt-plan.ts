@@ -116,7 +116,11 @@ export function planCbt(facts: CbtFacts): CbtPlan {
   }
   if (!facts.since) log.push({ level: 'info', code: 'CBT_FULL', message: 'no previous checkpoint: every disk is read whole' });
   else if (keep && facts.readWhole) {
-    log.push({ level: 'info', code: 'CBT_ACTIVE_FULL', message: `active full: every disk is read whole; checkpoint ${keep} stays until this point is committed` });
+    log.push({
+      level: 'info',
+      code: 'CBT_ACTIVE_FULL',
+      message: `active full: every disk is read whole; checkpoint ${keep} stays until this point is committed`,
+    });
   }
 
   const diskModes: Record<string, 'changed' | 'allocated'> = {};

@@ -6,7 +6,8 @@ import { imageBitmaps, removeImageBitmap } from './libvirt/bitmaps.js';
 import { deleteCheckpoint } from './libvirt/checkpoints.js';
 import { parseDomainXml } from './libvirt/domain-xml.js';
 import { Virsh } from './libvirt/virsh.js';
-import { DEFAULT_WORK_DIR, findStaleJobs, isAlive, type JobState } from './work-dir.js';
+import { isSameProcessAlive } from '@strongbox/config';
+import { DEFAULT_WORK_DIR, findStaleJobs, type JobState } from './work-dir.js';
 
 export type JanitorAction = { job: string; domain: string | null; did: string[] };
 
@@ -45,7 +46,7 @@ async function dropCheckpoint(virsh: Virsh, state: JobState, did: string[]): Pro
 
 async function cleanJob(path: string, state: JobState, did: string[]): Promise<void> {
   const virsh = new Virsh(state.uri);
-  const recorded = state.qemuNbd.filter((p) => isAlive(p.pid, p.pidStart)).map((p) => p.pid);
+  const recorded = state.qemuNbd.filter((p) => isSameProcessAlive(p.pid, p.pidStart)).map((p) => p.pid);
   for (const pid of new Set([...recorded.filter((pid) => cmdline(pid).includes(path)), ...qemuNbdServing(path)])) {
     process.kill(pid, 'SIGKILL');
     did.push(`killed qemu-nbd ${pid}`);

@@ -58,6 +58,11 @@ export type BackupView = {
   readonly log: readonly SessionLogEntry[];
   openReader(target: string): Promise<DiskReader>;
   /**
+   * The restore point of this view is committed: from now on the new checkpoint is the
+   * chain's, and a crash before `release` must keep it (the janitor then only ends the job).
+   */
+  committed(): Promise<void>;
+  /**
    * Ends the job, stops exports, removes scratch files. On `success` the new checkpoint
    * becomes the chain's only point; on `failure` it is dropped and the old one stays.
    */

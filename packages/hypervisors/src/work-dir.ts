@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isSameProcessAlive, processStart } from '@strongbox/config';
 import { chmod, chown, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -30,21 +31,6 @@ export type JobState = {
   qemuNbd: { pid: number; pidStart: number }[];
   addedBitmaps: { path: string; bitmap: string }[];
 };
-
-export function processStart(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22 (starttime); the command name in field 2 may contain spaces, so count from its ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
-  } catch {
-    return null; // no such process
-  }
-}
-
-export function isAlive(pid: number, pidStart: number): boolean {
-  return processStart(pid) === pidStart;
-}
 
 export class JobDir {
   private constructor(
@@ -118,7 +104,7 @@ export async function findStaleJobs(workDir: string): Promise<StaleJob[]> {
     } catch {
       state = null; // a job that died before its first state write: only files to remove
     }
-    if (state && isAlive(state.pid, state.pidStart)) continue;
+    if (state && isSameProcessAlive(state.pid, state.pidStart)) continue;
     stale.push({ path, state });
   }
   return stale;

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import type { ChunkStore } from './chunk-store.js';
 import { maxChunkBytes } from './codec/chunk-codec.mjs';
 import { RepositoryError, ioError } from './errors.js';
-import { DIGEST_BYTES, digestAt, encodeIndex, newIndex, type DiskIndex } from './index-file.js';
+import { DIGEST_BYTES, digestAt, encodeIndex, indexBinding, newIndex, type DiskIndex } from './index-file.js';
 import type { Codec, DiskSummary } from './types.js';
 
 /** What the point writer shares with each of its disks. */
 export type WriterShared = {
   store: ChunkStore;
+  /** The point's id, bound into each index it writes. */
+  pointId: string;
   dir: string;
   /** Digests (latin1 keys) the store is known to hold: the parent's, and those written or found by this point. */
   known: Set<string>;
@@ -58,12 +60,19 @@ export class DiskWriter {
     return this.index.blockCount;
   }
 
-  /** Copies block i from the parent; false when the parent cannot vouch for it (absent, or its last block was shorter). */
+  /**
+   * Copies block i from the parent; false when the parent cannot vouch for it (absent, its
+   * last block was shorter, or verify marked its chunk bad: the caller then reads the block
+   * from the source, and need() has it written again).
+   */
   carry(i: number): boolean {
     const p = this.parentIndex;
     if (!p || i >= p.blockCount) return false;
     if (Math.min(this.size, (i + 1) * this.blockSize) > p.size) return false;
-    p.entries.copy(this.index.entries, i * DIGEST_BYTES, i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
+    const at = i * DIGEST_BYTES;
+    // Only when there are marks at all: no per-block work on the ordinary backup path.
+    if (this.shared.bad.size > 0 && this.shared.bad.has(p.entries.toString('latin1', at, at + DIGEST_BYTES))) return false;
+    p.entries.copy(this.index.entries, at, at, at + DIGEST_BYTES);
     return true;
   }
 
@@ -139,7 +148,7 @@ export class DiskWriter {
   /** Writes the disk's index into the point's folder (made durable by the commit's sync). */
   async finish(): Promise<void> {
     if (this.waiters.size > 0) throw new RepositoryError('POINT_STATE', `disk ${this.name}: ${this.waiters.size} chunks were claimed but never written`);
-    const file = encodeIndex(this.index);
+    const file = encodeIndex(this.index, indexBinding(this.shared.pointId, this.name));
     const indexName = `${this.name}.idx`;
     try {
       // Under a temporary name first: a concurrent GC reads the .idx files of live writers.

@@ -4,8 +4,13 @@ import type { BlockSize, Codec } from './types.js';
 
 /** Version of strongbox.json and of the folder layout. See FORMAT.md. */
 export const REPO_FORMAT_VERSION = 1;
-/** Version of point.json and of the .idx files. */
-export const POINT_FORMAT_VERSION = 1;
+/**
+ * Version of point.json and of the .idx files this build writes. Version 2 added the
+ * point.json checksum and the index's binding to its point and disk (FORMAT.md).
+ */
+export const POINT_FORMAT_VERSION = 2;
+/** Versions this build reads: 1 is checked by the index SHA-256s in point.json alone. */
+export const READABLE_POINT_VERSIONS: readonly number[] = [1, 2];
 export const REPO_FILE = 'strongbox.json';
 export const POINT_FILE = 'point.json';
 

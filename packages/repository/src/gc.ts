@@ -1,14 +1,15 @@
 import { readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { processStart } from '@strongbox/config';
 import { join } from 'node:path';
 import { ChunkStore } from './chunk-store.js';
 import { RepositoryError, errnoOf, ioError } from './errors.js';
 import { POINT_FILE, pointDir } from './format.js';
 import { digestAt, readIndexFile, type DiskIndex } from './index-file.js';
-import { LEASE_TTL_MS, listLeases, pidAlive } from './leases.js';
+import { LEASE_TTL_MS, listLeases, writerAlive } from './leases.js';
 import { badDir } from './point-writer.js';
 import { readManifest, readPointIndexes, scanPoints } from './points.js';
-import type { GcReport } from './types.js';
+import type { GcReport, PointManifest } from './types.js';
 
 export const DEFAULT_GC_MARGIN_MS = 15 * 60_000;
 
@@ -38,11 +39,22 @@ export async function collectGarbage(root: string, marginMs = DEFAULT_GC_MARGIN_
       const first = scan.unreadable[0]!;
       throw new RepositoryError(
         first.error.code,
-        `GC needs to read every point and cannot read ${scan.unreadable.map((u) => u.id).join(', ')} (${first.error.message}); nothing was deleted`,
+        `GC needs to read every point and cannot read ${scan.unreadable.map((u) => u.id).join(', ')} (the first: ${first.error.message}); nothing was deleted`,
       );
     }
     const marked = new Set<string>();
-    for (const p of scan.points) for (const index of (await readPointIndexes(root, p)).values()) mark(marked, index);
+    // An index that does not match its point.json (damaged, or another point's) cannot say which chunks the point needs.
+    const markPoint = async (p: PointManifest) => {
+      let indexes: Map<string, DiskIndex>;
+      try {
+        indexes = await readPointIndexes(root, p);
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e;
+        throw new RepositoryError(e.code, `GC needs every point's indexes and cannot use those of ${p.id} (${e.message}); nothing was deleted`, { cause: e });
+      }
+      for (const index of indexes.values()) mark(marked, index);
+    };
+    for (const p of scan.points) await markPoint(p);
     const leases = await listLeases(root);
     const live = leases.filter((l) => l.live);
     for (const l of live) {
@@ -50,8 +62,7 @@ export async function collectGarbage(root: string, marginMs = DEFAULT_GC_MARGIN_
       await markStaging(root, l.info.pointId, marked);
       if (l.info.parent) {
         try {
-          const parent = await readManifest(root, l.info.parent);
-          for (const index of (await readPointIndexes(root, parent)).values()) mark(marked, index);
+          await markPoint(await readManifest(root, l.info.parent));
         } catch (e) {
           // Deleted meanwhile: the writer's copy of its indexes was marked with the staging folder.
           if (!(e instanceof RepositoryError && e.code === 'POINT_NOT_FOUND')) throw e;
@@ -63,7 +74,7 @@ export async function collectGarbage(root: string, marginMs = DEFAULT_GC_MARGIN_
     const seen = new Set(scan.points.map((p) => p.id));
     const again = await scanPoints(root);
     for (const p of again.points) {
-      if (!seen.has(p.id)) for (const index of (await readPointIndexes(root, p)).values()) mark(marked, index);
+      if (!seen.has(p.id)) await markPoint(p);
     }
     if (again.unreadable.length > 0)
       throw new RepositoryError(again.unreadable[0]!.error.code, `GC cannot read ${again.unreadable.map((u) => u.id).join(', ')}; nothing was deleted`);
@@ -147,7 +158,7 @@ async function markStaging(root: string, pointId: string, marked: Set<string>): 
 /** gc/lock: one GC at a time per repository. A lock whose owner died is taken over. */
 async function takeGcLock(root: string): Promise<() => Promise<void>> {
   const path = join(root, 'gc', 'lock');
-  const me = JSON.stringify({ host: hostname(), pid: process.pid, started: Date.now() });
+  const me = JSON.stringify({ host: hostname(), pid: process.pid, pidStart: processStart(process.pid), started: Date.now() });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await writeFile(path, me, { flag: 'wx' });
@@ -157,10 +168,10 @@ async function takeGcLock(root: string): Promise<() => Promise<void>> {
     }
     // A lock torn by a crash, or released while we look, says nothing about its owner: judge by its age.
     const owner = await readFile(path, 'utf8')
-      .then((t) => JSON.parse(t) as { host: string; pid: number; started: number })
+      .then((t) => JSON.parse(t) as { host: string; pid: number; pidStart?: number | null; started: number })
       .catch(() => null);
     const st = await stat(path).catch(() => null);
-    const alive = owner && owner.host === hostname() ? pidAlive(owner.pid) : st !== null && Date.now() - st.mtimeMs < LEASE_TTL_MS;
+    const alive = owner && owner.host === hostname() ? writerAlive(owner.pid, owner.pidStart) : st !== null && Date.now() - st.mtimeMs < LEASE_TTL_MS;
     if (alive) throw new RepositoryError('REPO_GC_RUNNING', `another garbage collection holds ${path}`);
     await rm(path, { force: true });
   }

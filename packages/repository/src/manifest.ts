@@ -1,12 +1,46 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
 import { RepositoryError } from './errors.js';
-import { POINT_FORMAT_VERSION, isBlockSize, isCodec } from './format.js';
+import { READABLE_POINT_VERSIONS, isBlockSize, isCodec } from './format.js';
 import type { ManifestDisk, PointManifest, PointSummary } from './types.js';
+
+/** The member of point.json that holds its checksum (FORMAT.md "point.json"). */
+export const MANIFEST_CHECKSUM = 'sha256';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-/** Parses and checks point.json; a version this build does not know is POINT_VERSION, anything malformed POINT_CORRUPT. */
+/** Hex SHA-256 of the canonical JSON (RFC 8785) of point.json's object without its checksum member. */
+export function manifestSha256(body: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(body), 'utf8').digest('hex');
+}
+
+/** The text of point.json for a manifest: the manifest with its checksum as the last member. */
+export function formatManifest(m: PointManifest): string {
+  // The checksum covers what a reader will parse back (undefined members dropped, toJSON applied), not the object in memory.
+  const body = JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
+  delete body[MANIFEST_CHECKSUM];
+  return JSON.stringify({ ...body, [MANIFEST_CHECKSUM]: manifestSha256(body) }, null, 2) + '\n';
+}
+
+/**
+ * Checks point.json's checksum: required from version 2 on, checked in version 1 too when
+ * present, so that a version digit damaged back to 1 does not switch the check off.
+ */
+function checkChecksum(raw: Record<string, unknown>, version: number, where: string): void {
+  const { [MANIFEST_CHECKSUM]: recorded, ...body } = raw;
+  if (recorded === undefined && version < 2) return;
+  if (typeof recorded !== 'string') throw new RepositoryError('POINT_CORRUPT', `${where}: checksum (${MANIFEST_CHECKSUM}) missing or malformed`);
+  const actual = manifestSha256(body);
+  if (actual !== recorded)
+    throw new RepositoryError(
+      'POINT_CORRUPT',
+      `${where}: content does not match its checksum (SHA-256 ${actual.slice(0, 16)}…, the file records ${recorded.slice(0, 16)}…): point.json was changed or damaged`,
+    );
+}
+
+/** Parses and checks point.json; a version this build does not know is POINT_VERSION, anything malformed or changed POINT_CORRUPT. */
 export function parseManifest(text: string, where: string, expectedId: string): PointManifest {
   const corrupt = (why: string) => new RepositoryError('POINT_CORRUPT', `${where}: ${why}`);
   let raw: unknown;
@@ -16,12 +50,15 @@ export function parseManifest(text: string, where: string, expectedId: string): 
     throw new RepositoryError('POINT_CORRUPT', `${where}: not valid JSON (${(e as Error).message})`, { cause: e });
   }
   if (!isObj(raw)) throw corrupt('not a JSON object');
-  if (raw.formatVersion !== POINT_FORMAT_VERSION) {
+  const version = raw.formatVersion;
+  // The version comes before the checksum: a newer version may checksum differently.
+  if (typeof version !== 'number' || !READABLE_POINT_VERSIONS.includes(version)) {
     throw new RepositoryError(
       'POINT_VERSION',
-      `${where}: point format version ${JSON.stringify(raw.formatVersion)} is not supported (this build reads ${POINT_FORMAT_VERSION}); upgrade Strongbox to read it`,
+      `${where}: point format version ${JSON.stringify(version)} is not supported (this build reads ${READABLE_POINT_VERSIONS.join(', ')}); upgrade Strongbox to read it`,
     );
   }
+  checkChecksum(raw, version, where);
   if (raw.id !== expectedId) throw corrupt(`id ${JSON.stringify(raw.id)} does not match its folder (${expectedId})`);
   if (typeof raw.vmId !== 'string' || typeof raw.time !== 'string' || Number.isNaN(Date.parse(raw.time))) throw corrupt('vmId or time missing');
   if (raw.kind !== 'full' && raw.kind !== 'incremental') throw corrupt(`kind ${JSON.stringify(raw.kind)}`);
@@ -47,7 +84,7 @@ export function parseManifest(text: string, where: string, expectedId: string): 
     };
   });
   return {
-    formatVersion: POINT_FORMAT_VERSION,
+    formatVersion: version,
     id: raw.id,
     vmId: raw.vmId,
     time: raw.time,

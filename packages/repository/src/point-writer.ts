@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChunkStore } from './chunk-store.js';
 import { DiskWriter, type WriterShared } from './disk-writer.js';
@@ -6,7 +6,8 @@ import { RepositoryError, errnoOf, ioError } from './errors.js';
 import { POINT_FILE, POINT_FORMAT_VERSION, ZSTD_LEVEL, checkName, pointDir, timeToDirName } from './format.js';
 import { digestAt, type DiskIndex } from './index-file.js';
 import { takeLease, type Lease } from './leases.js';
-import { readManifest, readPointIndexes } from './points.js';
+import { formatManifest } from './manifest.js';
+import { readManifest, readPointIndex } from './points.js';
 import { syncFilesystem, writeFileAtomic } from './fs-util.js';
 import type { BlockSize, Codec, PointKind, PointManifest } from './types.js';
 
@@ -57,6 +58,7 @@ export class PointWriter {
     for (const k of bad) known.delete(k);
     this.shared = {
       store: new ChunkStore(root),
+      pointId: id,
       dir,
       known,
       bad,
@@ -93,7 +95,6 @@ export class PointWriter {
     checkName('vmId', o.vmId);
     if (o.kind === 'incremental' && o.parent === null) throw new RepositoryError('BAD_ARGUMENT', 'an incremental point needs a parent');
     const parent = o.parent === null ? null : await readManifest(root, o.parent);
-    const parentIndexes = parent ? await readPointIndexes(root, parent) : new Map<string, DiskIndex>();
     const explicitTime = o.time !== undefined;
     let time = o.time ?? new Date();
     const opts = { ...o, time, defaultBlockSize: defaults.blockSize, codec: o.codec ?? 'optimal' };
@@ -117,10 +118,16 @@ export class PointWriter {
         throw ioError(e, `creating ${dir}`);
       }
       try {
+        const parentIndexes = new Map<string, DiskIndex>();
         for (const d of parent?.disks ?? []) {
+          // Read after the lease is taken (GC's safety depends on it, gc.ts), checked against the
+          // parent's point.json, and the copy made of the very bytes checked: a damaged parent is
+          // POINT_CORRUPT here rather than carried into this point.
+          const { file, index } = await readPointIndex(root, parent!, d);
           const copy = join(dir, `${PARENT_PREFIX}${d.index}`);
-          await copyFile(join(pointDir(root, parent!.id), d.index), `${copy}.tmp`);
+          await writeFile(`${copy}.tmp`, file);
           await rename(`${copy}.tmp`, copy);
+          parentIndexes.set(d.name, index);
         }
         const bad = new Set<string>();
         for (const name of await readdir(badDir(root)).catch((e: unknown) => (errnoOf(e) === 'ENOENT' ? [] : Promise.reject(e)))) {
@@ -179,7 +186,7 @@ export class PointWriter {
         job: this.opts.job ?? null,
         disks: [...this.disks.values()].map((d) => d.finished!),
       };
-      await writeFileAtomic(join(this.dir, POINT_FILE), JSON.stringify(manifest, null, 2) + '\n', `writing ${this.id}/${POINT_FILE}`);
+      await writeFileAtomic(join(this.dir, POINT_FILE), formatManifest(manifest), `writing ${this.id}/${POINT_FILE}`);
       this.state = 'committed';
       for (const key of this.shared.repaired) await rm(join(badDir(this.root), Buffer.from(key, 'latin1').toString('hex')), { force: true });
       await this.lease.release();

@@ -3,22 +3,15 @@ import { join } from 'node:path';
 import { ChunkPool, transferable } from './chunk-pool.js';
 import { ChunkStore } from './chunk-store.js';
 import { maxChunkBytes } from './codec/chunk-codec.mjs';
-import { RepositoryError, errnoOf, ioError } from './errors.js';
+import { errnoOf, ioError } from './errors.js';
 import { digestAt } from './index-file.js';
 import { badDir } from './point-writer.js';
-import { readManifest, readPointIndexes, scanPoints } from './points.js';
-import type { PointManifest, VerifyProblem, VerifyReport } from './types.js';
-
-type Ref = { point: number; disk: number; block: number };
-type DiskRef = { name: string; size: number; blockSize: number };
+import type { VerifyProblem, VerifyReport } from './types.js';
+import { cancelled, loadPoints, type ReadablePoint } from './verify-load.js';
+import { buildReport, type Ref } from './verify-report.js';
 
 const CONCURRENCY = 4;
 
-/**
- * Re-reads every chunk the points reference and checks its header, CRC32C, length and
- * SHA-256. A bad or missing chunk is reported with the points and disk ranges it breaks
- * and marked in gc/bad/, so the next backup that reads the same block writes it again.
- */
 export type VerifyOptions = {
   pointIds?: string[];
   /** After each chunk: chunks checked of all, and the raw bytes those chunks hold of all (a progress bar's figures). */
@@ -29,15 +22,22 @@ export type VerifyOptions = {
   signal?: AbortSignal;
 };
 
+/**
+ * Re-reads every chunk the points reference and checks its header, CRC32C, length and
+ * SHA-256. A bad or missing chunk is reported with the points and disk ranges it breaks
+ * and marked in gc/bad/, so the next backup that reads the same block writes it again.
+ * A point whose point.json or index cannot be read is reported (unreadable, damaged) and
+ * the others are still checked: one damaged file must not hide the state of the rest.
+ */
 export async function verifyPoints(root: string, opts: VerifyOptions): Promise<VerifyReport> {
-  const points: PointManifest[] = opts.pointIds ? await Promise.all(opts.pointIds.map((id) => readManifest(root, id))) : (await scanPoints(root)).points;
-  const disks: DiskRef[][] = points.map((p) => p.disks.map((d) => ({ name: d.name, size: d.size, blockSize: d.blockSize })));
+  const loaded = await loadPoints(root, opts.pointIds, opts.signal);
+  const readable = loaded.filter((l): l is ReadablePoint => l.error === null);
   const refs = new Map<string, Ref[]>();
   let maxBlock = 0;
-  for (const [pi, p] of points.entries()) {
-    const indexes = await readPointIndexes(root, p);
+  for (const [pi, p] of readable.entries()) {
     for (const [di, d] of p.disks.entries()) {
-      const index = indexes.get(d.name)!;
+      const index = d.index;
+      if (!index) continue; // an index that cannot be trusted says nothing about which chunks the disk needs
       maxBlock = Math.max(maxBlock, index.blockSize);
       for (let i = 0; i < index.blockCount; i++) {
         const digest = digestAt(index, i);
@@ -55,7 +55,7 @@ export async function verifyPoints(root: string, opts: VerifyOptions): Promise<V
   // A chunk holds one block: the first disk that references it says how long (a disk's last block may be short).
   const rawLength = (hex: string) => {
     const ref = refs.get(hex)![0]!;
-    const d = disks[ref.point]![ref.disk]!;
+    const d = readable[ref.point]!.disks[ref.disk]!;
     return Math.min(d.blockSize, d.size - ref.block * d.blockSize);
   };
   const bytes = { done: 0, total: 0 };
@@ -70,8 +70,7 @@ export async function verifyPoints(root: string, opts: VerifyOptions): Promise<V
     const queue = [...refs.keys()];
     const lane = async (k: number) => {
       for (let hex = queue.pop(); hex !== undefined; hex = queue.pop()) {
-        if (opts.signal?.aborted)
-          throw new RepositoryError('CANCELLED', `verify was stopped: ${String((opts.signal.reason as Error | undefined)?.message ?? 'aborted')}`);
+        if (opts.signal?.aborted) throw cancelled(opts.signal);
         const n = await store.read(hex, files[k]!);
         if (n !== null) await opts.pace?.(n);
         if (n === null) {
@@ -93,40 +92,7 @@ export async function verifyPoints(root: string, opts: VerifyOptions): Promise<V
   }
   await recordMarks(root, bad, good);
   bad.sort((a, b) => (a.hex < b.hex ? -1 : 1));
-  return {
-    chunksChecked: total,
-    bad: bad.map(({ hex, problem }) => {
-      const list = refs.get(hex)!;
-      return {
-        digest: hex,
-        problem,
-        points: [...new Set(list.map((r) => points[r.point]!.id))],
-        ranges: toRanges(list, points, disks),
-      };
-    }),
-  };
-}
-
-/** Consecutive blocks of one disk of one point make one range. */
-type BadRange = VerifyReport['bad'][number]['ranges'][number];
-
-function toRanges(list: Ref[], points: PointManifest[], disks: DiskRef[][]): BadRange[] {
-  const out: BadRange[] = [];
-  let last: { ref: Ref; range: BadRange } | null = null;
-  for (const ref of list) {
-    const d = disks[ref.point]![ref.disk]!;
-    const offset = ref.block * d.blockSize;
-    const length = Math.min(d.blockSize, d.size - offset);
-    if (last && last.ref.point === ref.point && last.ref.disk === ref.disk && last.range.offset + last.range.length === offset) {
-      last.range.length += length;
-      last.ref = ref;
-      continue;
-    }
-    const range: BadRange = { pointId: points[ref.point]!.id, disk: d.name, offset, length };
-    out.push(range);
-    last = { ref, range };
-  }
-  return out;
+  return buildReport(loaded, readable, refs, bad);
 }
 
 async function recordMarks(root: string, bad: { hex: string; problem: VerifyProblem }[], good: string[]): Promise<void> {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Repository, RepositoryError } from '../src/index.js';
+import { POINT_FORMAT_VERSION, Repository, RepositoryError } from '../src/index.js';
 import { block, makePoint, randomBlock, tempDir, writeDisk } from './helpers.js';
 
 const tmp = tempDir('bad-input');
@@ -50,12 +50,13 @@ describe('bad input', () => {
     const old = await makePoint(repo, 'vm1', [1, 2]);
     const future = await makePoint(repo, 'vm1', [3, 4]);
     const file = join(repo.path, 'points', ...future.id.split('/'), 'point.json');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('"formatVersion": 1', '"formatVersion": 2'));
+    const newer = POINT_FORMAT_VERSION + 1;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`"formatVersion": ${POINT_FORMAT_VERSION}`, `"formatVersion": ${newer}`));
     await repo.deletePoint(old.id);
     const before = snapshot(repo.path);
     const err = await repo.openPoint(future.id).catch((e: RepositoryError) => e);
     expect((err as RepositoryError).code).toBe('POINT_VERSION');
-    expect((err as RepositoryError).message).toMatch(/point format version 2 is not supported/);
+    expect((err as RepositoryError).message).toMatch(new RegExp(`point format version ${newer} is not supported`));
     expect(await repo.listPoints()).toEqual([]);
     expect((await repo.scan()).unreadable.map((u) => u.id)).toEqual([future.id]);
     expect(await codeOf(repo.gc({ marginMs: -60_000 }))).toBe('POINT_VERSION');

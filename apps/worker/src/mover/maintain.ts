@@ -129,12 +129,29 @@ async function verify(
     onProgress: (_done, _total, bytes) => bar.report(bytes),
   });
   await bar.flush();
+  // Every point is reported, whatever is wrong with another: good, damaged (which disk, why) or unreadable.
+  for (const p of report.points) {
+    if (p.state === 'unreadable') await say('error', `point ${p.id} cannot be read: ${p.error.message}`);
+    else for (const d of p.disks) if (d.index) await say('error', `point ${p.id}, disk ${d.name}: ${d.index.message}`);
+  }
   for (const bad of report.bad) await say('error', `chunk ${bad.digest.slice(0, 16)}… ${bad.problem}; breaks ${bad.points.join(', ')}`);
-  await say(report.bad.length ? 'error' : 'info', `${report.chunksChecked} chunk(s) checked, ${report.bad.length} bad`);
-  const result = { chunksChecked: report.chunksChecked, bad: report.bad.length };
+  const older = report.points.filter((p) => p.state !== 'unreadable' && p.checks === 'sha256-only').length;
+  if (older > 0) await say('info', `${older} point(s) predate the point checksums and index bindings: their indexes are checked by their SHA-256 only`);
+  const failed = report.bad.length > 0 || report.pointsDamaged > 0 || report.pointsUnreadable > 0;
+  await say(
+    failed ? 'error' : 'info',
+    `${report.pointsChecked} point(s): ${report.pointsGood} good, ${report.pointsDamaged} damaged, ${report.pointsUnreadable} unreadable; ${report.chunksChecked} chunk(s) checked, ${report.bad.length} bad`,
+  );
+  const result = {
+    chunksChecked: report.chunksChecked,
+    bad: report.bad.length,
+    pointsChecked: report.pointsChecked,
+    pointsDamaged: report.pointsDamaged,
+    pointsUnreadable: report.pointsUnreadable,
+  };
   await new BackupRepositories(ctx.db).recordVerify(repositoryId, new Date(), result);
   ctx.log.info({ repositoryId, ...result }, 'repository verified');
-  return { status: report.bad.length ? 'failed' : 'success', result };
+  return { status: failed ? 'failed' : 'success', result };
 }
 
 /**

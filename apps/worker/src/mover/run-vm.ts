@@ -119,7 +119,6 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
     }
     crashAt(ctx, 'vm:before-commit');
     const manifest = await writer.commit();
-    crashAt(ctx, 'vm:after-commit');
     writer = undefined;
     // The point exists from here on: the view is released as a success whatever comes next,
     // but only once the catalog has the point, so that the older checkpoint goes last.
@@ -137,6 +136,9 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
     };
     let current: boolean;
     try {
+      // A crash from here on keeps the new checkpoint: the point that names it exists.
+      await committed.committed();
+      crashAt(ctx, 'vm:after-commit');
       ({ current } = await runs.mover.publishPoint(unit, point, warned ? 'warning' : 'success'));
       crashAt(ctx, 'vm:after-publish');
     } finally {

@@ -7,7 +7,14 @@ const now = new Date('2026-12-02T10:00:00Z');
 const startedAt = new Date('2026-12-02T09:58:00Z');
 
 describe('onMoverLost', () => {
-  const ctx = { retries: { count: 2, waitMinutes: 10 }, stopRequested: false, moverId: 'm-dead', how: 'silent' as const, reason: 'mover A stopped answering', now };
+  const ctx = {
+    retries: { count: 2, waitMinutes: 10 },
+    stopRequested: false,
+    moverId: 'm-dead',
+    how: 'silent' as const,
+    reason: 'mover A stopped answering',
+    now,
+  };
   const table: [string, number, boolean, 'requeue' | 'interrupt'][] = [
     ['first attempt, retries left → waits for another mover', 1, false, 'requeue'],
     ['last allowed attempt → waits once more', 2, false, 'requeue'],

@@ -22,7 +22,14 @@ export type TaskProgressFigures = z.infer<typeof taskProgressSchema>;
 
 export const retentionResultSchema = z.object({ deleted: z.number().int() });
 export const gcResultSchema = z.object({ chunksDeleted: z.number(), bytesFreed: z.number(), debrisRemoved: z.number(), keptYoung: z.number() });
-export const verifyResultSchema = z.object({ chunksChecked: z.number().int(), bad: z.number().int() });
+/** The point counts came later: results recorded before them parse without. */
+export const verifyResultSchema = z.object({
+  chunksChecked: z.number().int(),
+  bad: z.number().int(),
+  pointsChecked: z.number().int().optional(),
+  pointsDamaged: z.number().int().optional(),
+  pointsUnreadable: z.number().int().optional(),
+});
 export type VerifyResult = z.infer<typeof verifyResultSchema>;
 
 /** What a maintenance unit produced (`Task.result`), which becomes its session's summary. */

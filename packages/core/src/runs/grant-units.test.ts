@@ -33,8 +33,20 @@ describe('chooseMover', () => {
     ['least busy within a tier', [mover('a', { running: 1 }), mover('b', { running: 0 })], task('t'), 'b', 'site'],
     ['ties broken by id', [mover('b'), mover('a')], task('t'), 'a', 'site'],
     ['an excluded mover is not used again', [mover('a', { hostName: 'kvm1' }), mover('b')], task('t', { excludeMovers: ['a'] }), 'b', 'site'],
-    ['… even while the other is full: the unit waits for it', [mover('a', { hostName: 'kvm1' }), mover('b', { running: 2 })], task('t', { excludeMovers: ['a'] }), null, null],
-    ['… unless it is the only enabled mover there is', [mover('a', { hostName: 'kvm1' }), mover('b', { enabled: false })], task('t', { excludeMovers: ['a'] }), 'a', 'host'],
+    [
+      '… even while the other is full: the unit waits for it',
+      [mover('a', { hostName: 'kvm1' }), mover('b', { running: 2 })],
+      task('t', { excludeMovers: ['a'] }),
+      null,
+      null,
+    ],
+    [
+      '… unless it is the only enabled mover there is',
+      [mover('a', { hostName: 'kvm1' }), mover('b', { enabled: false })],
+      task('t', { excludeMovers: ['a'] }),
+      'a',
+      'host',
+    ],
     ['a VM with no known host goes by site', [mover('a', { hostName: 'kvm1', site: 'dr' }), mover('b')], task('t', { vmHostName: null }), 'b', 'site'],
   ];
   it.each(table)('%s', (_name, movers, t, moverId, tier) => {

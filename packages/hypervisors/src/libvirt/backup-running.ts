@@ -131,6 +131,7 @@ export async function openRunningBackup(ctx: ViewContext): Promise<BackupView> {
       consistency: q.consistency,
       disks,
       log,
+      committed: () => job.update({ phase: 'committed' }),
       release,
       openReader: async (target) => {
         const disk = disks.find((d) => d.target === target);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { NbdDiskReader } from '@strongbox/nbd';
 import { HypervisorError } from '../errors.js';
 import type { BackupDisk, BackupOutcome, BackupView, SessionLogEntry } from '../types.js';
-import { JobDir, processStart } from '../work-dir.js';
+import { processStart } from '@strongbox/config';
+import { JobDir } from '../work-dir.js';
 import type { ViewContext } from './backup-running.js';
 import { addImageBitmap, imageBitmaps, removeImageBitmap } from './bitmaps.js';
 import { applyRepairs, planForDomain } from './cbt-state.js';
@@ -121,6 +122,7 @@ export async function openStoppedBackup(ctx: ViewContext): Promise<BackupView> {
       consistency: 'powered-off',
       disks,
       log,
+      committed: () => job.update({ phase: 'committed' }),
       release,
       openReader: async (target) => {
         const disk = disks.find((d) => d.target === target);

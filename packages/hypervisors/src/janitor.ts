@@ -3,8 +3,7 @@ import { rm } from 'node:fs/promises';
 import { HypervisorError } from './errors.js';
 import { endJob } from './libvirt/backup-running.js';
 import { imageBitmaps, removeImageBitmap } from './libvirt/bitmaps.js';
-import { deleteCheckpoint } from './libvirt/checkpoints.js';
-import { parseDomainXml } from './libvirt/domain-xml.js';
+import { deleteCheckpoint, dropCheckpointAnyState } from './libvirt/checkpoints.js';
 import { Virsh } from './libvirt/virsh.js';
 import { isSameProcessAlive } from '@strongbox/config';
 import { DEFAULT_WORK_DIR, findStaleJobs, type JobState } from './work-dir.js';
@@ -31,16 +30,7 @@ function qemuNbdServing(path: string): number[] {
 }
 
 async function dropCheckpoint(virsh: Virsh, state: JobState, did: string[]): Promise<void> {
-  try {
-    await deleteCheckpoint(virsh, state.domain, state.checkpoint, false);
-  } catch {
-    // A stopped domain: libvirt 9 cannot drop its bitmaps; do it by hand below.
-    await deleteCheckpoint(virsh, state.domain, state.checkpoint, true);
-    const disks = parseDomainXml(await virsh.run(['dumpxml', '--inactive', state.domain])).disks.filter((d) => d.format === 'qcow2');
-    for (const d of disks) {
-      if ((await imageBitmaps(d.source)).some((b) => b.name === state.checkpoint)) await removeImageBitmap(d.source, state.checkpoint);
-    }
-  }
+  await dropCheckpointAnyState(virsh, state.domain, state.checkpoint);
   did.push(`dropped unfinished checkpoint ${state.checkpoint}`);
 }
 

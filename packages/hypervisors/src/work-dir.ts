@@ -82,6 +82,11 @@ export class JobDir {
     await rename(tmp, `${this.path}.state.json`);
   }
 
+  /** This process gives the job up: the janitor, which cleans jobs no live process owns, takes it from here. */
+  async disown(): Promise<void> {
+    await this.update({ pid: 0, pidStart: 0 });
+  }
+
   async remove(): Promise<void> {
     await rm(this.path, { recursive: true, force: true });
     await rm(`${this.path}.state.json`, { force: true });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { ChunkPool, RepositoryError, maxChunkBytes, transferable, type PointReader } from '@strongbox/repository';
+import { ChunkPool, RepositoryError, maxChunkBytes, transferable, writeAll, type PointReader } from '@strongbox/repository';
 import { BufferPool } from './buffers.js';
 import { PipelineError, cancelled } from './errors.js';
 
@@ -106,7 +106,7 @@ export async function restoreDisk(
         const len = disk.blockLength(b);
         const offset = b * disk.blockSize;
         if (disk.digestAt(b) === null) {
-          if (zeros) await fh.write(zeros, 0, len, offset);
+          if (zeros) await writeAll(fh, zeros, offset, 0, len);
           bytesDone += len;
           continue;
         }
@@ -114,7 +114,7 @@ export async function restoreDisk(
         const out = ready.get(b);
         if (!out) return;
         ready.delete(b);
-        for (let done = 0; done < len;) done += (await fh.write(out, done, len - done, offset + done)).bytesWritten;
+        await writeAll(fh, out, offset, 0, len);
         buffers.give(out);
         bytesDone += len;
         unflushed += len;

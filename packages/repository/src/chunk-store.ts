@@ -3,6 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import { errnoOf, ioError } from './errors.js';
 import { chunkRelPath } from './format.js';
+import { writeAll } from './fs-util.js';
 
 /** The chunks/ab/cd/<sha256hex> files of a repository. */
 export class ChunkStore {
@@ -55,7 +56,7 @@ export class ChunkStore {
       }
       const fh = await open(tmp, 'wx');
       try {
-        await fh.write(data, 0, data.length, 0);
+        await writeAll(fh, data, 0);
       } finally {
         await fh.close();
       }

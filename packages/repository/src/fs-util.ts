@@ -1,11 +1,24 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, rm } from 'node:fs/promises';
+import { link, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { ioError } from './errors.js';
 
 const execFileP = promisify(execFile);
+
+/**
+ * Writes all of `data[offset, offset + length)` at `position`. One write(2) may write less
+ * than asked and still succeed — a file system that fills up does exactly that before it
+ * says ENOSPC — so a single call can leave a short file that looks whole.
+ */
+export async function writeAll(fh: FileHandle, data: Uint8Array, position: number, offset = 0, length = data.length - offset): Promise<void> {
+  for (let done = 0; done < length;) {
+    const { bytesWritten } = await fh.write(data, offset + done, length - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error(`wrote 0 of ${length - done} bytes`), { code: 'EIO' });
+    done += bytesWritten;
+  }
+}
 
 export async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, 'r');

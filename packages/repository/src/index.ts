@@ -3,6 +3,7 @@ export { crc32c, decodeChunk, encodeChunk, maxChunkBytes, HEADER_BYTES as CHUNK_
 export { DiskWriter } from './disk-writer.js';
 export { RepositoryError, type RepositoryErrorCode } from './errors.js';
 export { BLOCK_SIZES, DEFAULT_BLOCK_SIZE, POINT_FORMAT_VERSION, REPO_FORMAT_VERSION, ZSTD_LEVEL } from './format.js';
+export { writeAll } from './fs-util.js';
 export { DEFAULT_GC_MARGIN_MS } from './gc.js';
 export { blockCountOf, type DiskIndex } from './index-file.js';
 export { PointDisk, PointReader } from './point-reader.js';

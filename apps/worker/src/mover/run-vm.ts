@@ -1,5 +1,5 @@
 import { activeFullToday, messageOf, type MoverId } from '@strongbox/core';
-import { jobSelect, Movers, specOf, type UnitHandle } from '@strongbox/db';
+import { jobSelect, Movers, specOf, whileDbAway, type UnitHandle } from '@strongbox/db';
 import { connectionUri, LibvirtConnector, runJanitor, type BackupView, type HypervisorConnector } from '@strongbox/hypervisors';
 import { backupDisk, Throttle } from '@strongbox/pipeline';
 import type { Payload } from '@strongbox/queue';
@@ -33,7 +33,7 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
   if (!opened) return;
   let loaded: Awaited<ReturnType<typeof loadVm>>;
   try {
-    loaded = await loadVm(ctx, opened.session.jobId, payload.unit);
+    loaded = await whileDbAway(() => loadVm(ctx, opened.session.jobId, payload.unit));
   } catch (error) {
     // The job, VM or repository went away between grant and start: the VM fails, with why.
     await runs.mover.fail(unit, { cancelled: false, reason: messageOf(error) });
@@ -61,7 +61,7 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
     const blockSize = (spec.options.blockSizeKiB * 1024) as BlockSize;
     // The first backup into a new repository folder lays out its store; several at once agree on one.
     const repo = await Repository.openOrCreate(repoRow.path, { blockSize });
-    await new Movers(ctx.db).seesRepository(ctx.moverId, repoRow.id);
+    await whileDbAway(() => new Movers(ctx.db).seesRepository(ctx.moverId, repoRow.id));
     const points = await repo.listPoints(vm.externalId);
     for (const found of await runs.mover.catalogMissing(repoRow.id, vm, points)) {
       await say('warning', `restore point of ${found.time} was in the repository but not in the catalog (its mover stopped before recording it): recorded now`);

@@ -103,7 +103,7 @@ describe.skipIf(unavailable)('the run survives its services failing under it', (
     await expectLatestRestoresAsGuestReads(repo.path, await externalId(), estate.guests.sv!.guest);
   });
 
-  it('Redis restarted empty mid-run (queues and lease lost): the stalled VM is taken back and the run ends', async () => {
+  it('Redis restarted empty mid-run (queues and the leader lease lost): the run ends, and right', async () => {
     const { repo, j } = await setup();
     await controller({ stalledAfterMs: 20_000 });
     const sessionId = await startJob(j.id);

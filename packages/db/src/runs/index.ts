@@ -1,5 +1,6 @@
 import type { SessionId } from '@strongbox/core';
 import { isClient, type Db } from '../client.js';
+import { whileDbAway } from '../errors.js';
 import type { PrismaClient } from '../generated/client.js';
 import { closeFinished, markNotified, reclaimFromDeadMovers, reclaimStalled, reclaimUnit, requestStop, unitsHeldBy, type HeldUnit } from './close.js';
 import { dispatchRound } from './dispatch.js';
@@ -39,28 +40,34 @@ export class Runs {
   relay = (send: OutboxSend) => new Outbox(this.db).relay(send);
   markNotified = (id: string) => markNotified(this.db, id);
 
-  /** What a mover does with the unit it was given. */
+  /**
+   * What a mover does with the unit it was given. Every write waits out a database that is
+   * away for a while (a restart): the VM's backup goes on meanwhile, and its outcome must
+   * not be lost to a dropped connection. Figures are the exception — the next second's
+   * replace them.
+   */
   readonly mover = {
-    open: (h: mover.UnitHandle) => mover.openUnit(this.db, h),
-    startDisk: (h: mover.UnitHandle, taskId: string, readMode: string) => mover.startDisk(this.db, h, taskId, readMode),
+    open: (h: mover.UnitHandle) => whileDbAway(() => mover.openUnit(this.db, h)),
+    startDisk: (h: mover.UnitHandle, taskId: string, readMode: string) => whileDbAway(() => mover.startDisk(this.db, h, taskId, readMode)),
     recordFigures: (h: mover.UnitHandle, taskId: string, figures: Parameters<typeof mover.recordFigures>[3]) =>
       mover.recordFigures(this.db, h, taskId, figures),
-    finishDisk: (h: mover.UnitHandle, taskId: string) => mover.finishDisk(this.db, h, taskId),
+    finishDisk: (h: mover.UnitHandle, taskId: string) => whileDbAway(() => mover.finishDisk(this.db, h, taskId)),
     status: (h: mover.UnitHandle) => mover.unitStatus(this.db, h),
-    publishPoint: (h: mover.UnitHandle, point: mover.PublishedPoint, status: 'success' | 'warning') => mover.publishPoint(this.db, h, point, status),
-    finishUnit: (h: mover.UnitHandle, outcome: Parameters<typeof mover.finishUnit>[2]) => mover.finishUnit(this.db, h, outcome),
-    fail: (h: mover.UnitHandle, outcome: { cancelled: boolean; reason: string }) => mover.failUnit(this.db, h, outcome),
-    writeRateShare: (repositoryId: string) => mover.writeRateShare(this.db, repositoryId),
-    removePoint: (pointId: string) => mover.removePoint(this.db, pointId),
+    publishPoint: (h: mover.UnitHandle, point: mover.PublishedPoint, status: 'success' | 'warning') =>
+      whileDbAway(() => mover.publishPoint(this.db, h, point, status)),
+    finishUnit: (h: mover.UnitHandle, outcome: Parameters<typeof mover.finishUnit>[2]) => whileDbAway(() => mover.finishUnit(this.db, h, outcome)),
+    fail: (h: mover.UnitHandle, outcome: { cancelled: boolean; reason: string }) => whileDbAway(() => mover.failUnit(this.db, h, outcome)),
+    writeRateShare: (repositoryId: string) => whileDbAway(() => mover.writeRateShare(this.db, repositoryId)),
+    removePoint: (pointId: string) => whileDbAway(() => mover.removePoint(this.db, pointId)),
     catalogMissing: (repositoryId: string, vm: { id: string | null; name: string }, points: readonly mover.StoredPoint[]) =>
-      mover.catalogMissing(this.db, repositoryId, vm, points),
+      whileDbAway(() => mover.catalogMissing(this.db, repositoryId, vm, points)),
     /** What a mover holds from before its start: units its previous life never finished. */
-    heldBy: (moverId: string) => unitsHeldBy(this.db, [moverId]),
+    heldBy: (moverId: string) => whileDbAway(() => unitsHeldBy(this.db, [moverId])),
     /** One of those, back to waiting (or interrupted): its process died. */
-    reclaimAfterRestart: (unit: HeldUnit, self: { id: string; name: string }) => reclaimUnit(this.db, unit, self, 'restarted', new Date()),
+    reclaimAfterRestart: (unit: HeldUnit, self: { id: string; name: string }) => whileDbAway(() => reclaimUnit(this.db, unit, self, 'restarted', new Date())),
   };
 
-  log = (sessionId: string, level: LogLevelName, message: string, taskId?: string) => writeLog(this.db, sessionId, level, message, taskId);
+  log = (sessionId: string, level: LogLevelName, message: string, taskId?: string) => whileDbAway(() => writeLog(this.db, sessionId, level, message, taskId));
 
   // Reads.
   list = (filter: SessionFilter, page: number, perPage: number) => listSessions(this.db, filter, page, perPage);

@@ -5,7 +5,7 @@ import { HypervisorError } from '../errors.js';
 import type { BackupDisk, BackupOutcome, BackupRequest, BackupView, SessionLogEntry } from '../types.js';
 import { JobDir } from '../work-dir.js';
 import { applyRepairs, planForDomain } from './cbt-state.js';
-import { checkpointXml, deleteCheckpoint, type CheckpointNote } from './checkpoints.js';
+import { checkpointXml, dropCheckpointAnyState, type CheckpointNote } from './checkpoints.js';
 import type { DomainSnapshot } from './inventory.js';
 import { quiesce } from './quiesce.js';
 import type { Virsh } from './virsh.js';
@@ -62,13 +62,20 @@ export async function openRunningBackup(ctx: ViewContext): Promise<BackupView> {
     if (released) return;
     released = true;
     if (outcome === 'success') await job.update({ phase: 'committed' });
-    await endJob(virsh, domain, job.path, marker());
-    if (outcome === 'success') {
-      for (const old of plan.supersedes) await deleteCheckpoint(virsh, domain, old, false);
-    } else {
-      await deleteCheckpoint(virsh, domain, checkpoint, false);
+    try {
+      await endJob(virsh, domain, job.path, marker());
+    } catch (e) {
+      // libvirt's job may still run: left to the janitor, which cleans jobs no live process owns.
+      await job.disown();
+      throw e;
     }
-    await job.remove();
+    try {
+      // The domain may have stopped under the backup (a crash, a power-off): drop checkpoints as for a stopped one then.
+      for (const name of outcome === 'success' ? plan.supersedes : [checkpoint]) await dropCheckpointAnyState(virsh, domain, name);
+    } finally {
+      // The job has ended: its files go, even if a checkpoint could not (the next run's plan repairs that).
+      await job.remove();
+    }
   };
   try {
     const note: CheckpointNote = { strongbox: 1, vmUuid: domain, disks: {} };

@@ -66,15 +66,19 @@ export async function openStoppedBackup(ctx: ViewContext): Promise<BackupView> {
   const release = async (outcome: BackupOutcome) => {
     if (released) return;
     released = true;
-    if (outcome === 'success') await job.update({ phase: 'committed' });
-    await Promise.all(servers.map(stopQemuNbd));
-    for (const drop of outcome === 'success' ? plan.supersedes : [checkpoint]) {
-      await deleteCheckpoint(virsh, domain, drop, true);
-      for (const d of dom.info.disks.filter((d) => plan.checkpointDisks.includes(d.target))) {
-        if ((await imageBitmaps(d.source)).some((b) => b.name === drop)) await removeImageBitmap(d.source, drop);
+    try {
+      if (outcome === 'success') await job.update({ phase: 'committed' });
+      await Promise.all(servers.map(stopQemuNbd));
+      for (const drop of outcome === 'success' ? plan.supersedes : [checkpoint]) {
+        await deleteCheckpoint(virsh, domain, drop, true);
+        for (const d of dom.info.disks.filter((d) => plan.checkpointDisks.includes(d.target))) {
+          if ((await imageBitmaps(d.source)).some((b) => b.name === drop)) await removeImageBitmap(d.source, drop);
+        }
       }
+    } finally {
+      // The job's files go whatever failed above: a checkpoint left over is repaired by the next run's plan.
+      await job.remove();
     }
-    await job.remove();
   };
   try {
     const note: CheckpointNote = { strongbox: 1, vmUuid: domain, disks: {} };

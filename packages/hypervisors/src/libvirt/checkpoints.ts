@@ -1,4 +1,6 @@
 import { CHECKPOINT_PREFIX, type CheckpointFacts } from '../cbt-plan.js';
+import { imageBitmaps, removeImageBitmap } from './bitmaps.js';
+import { parseDomainXml } from './domain-xml.js';
 import { escapeXml, list, node, parseXml, text } from './xml.js';
 import type { Virsh } from './virsh.js';
 
@@ -51,4 +53,22 @@ export function checkpointXml(name: string, note: CheckpointNote, allTargets: st
 /** Deletes a checkpoint; `metadataOnly` leaves (or accepts missing) bitmaps. Gone already is fine. */
 export async function deleteCheckpoint(virsh: Virsh, domain: string, name: string, metadataOnly: boolean): Promise<void> {
   await virsh.tryRun(['checkpoint-delete', domain, name, ...(metadataOnly ? ['--metadata'] : [])], NOT_FOUND);
+}
+
+/**
+ * Deletes one of our checkpoints with its bitmaps whatever the domain's state: libvirt 9
+ * cannot drop the bitmaps of a domain that is not running (a VM that crashed or was
+ * powered off under its backup), so then the metadata goes through libvirt and the
+ * bitmaps through qemu-img.
+ */
+export async function dropCheckpointAnyState(virsh: Virsh, domain: string, name: string): Promise<void> {
+  try {
+    await deleteCheckpoint(virsh, domain, name, false);
+  } catch {
+    await deleteCheckpoint(virsh, domain, name, true);
+    const disks = parseDomainXml(await virsh.run(['dumpxml', '--inactive', domain])).disks.filter((d) => d.format === 'qcow2');
+    for (const d of disks) {
+      if ((await imageBitmaps(d.source)).some((b) => b.name === name)) await removeImageBitmap(d.source, name);
+    }
+  }
 }

@@ -81,6 +81,8 @@ test('a job for 3 lab VMs runs, live, to success; the second run reads only what
     // Home shows today's two successful runs of this job among the last days' results.
     await page.getByRole('link', { name: 'Home' }).click();
     await expect(page.getByTestId('daily-results-chart').locator('.recharts-bar-rectangle').first()).toBeVisible();
+    // And each repository's health: the default one has points but no health check yet.
+    await expect(page.getByTestId('health-Default Backup Repository')).toContainText('not checked yet');
     await attachScreenshot(page, testInfo, 'home-chart');
 
     // Every disk of the latest points restores to what the guest reads.

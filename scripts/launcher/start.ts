@@ -65,7 +65,8 @@ async function main() {
   try {
     const port = await freePort(given.PORT ?? 3000, '0.0.0.0');
     const publicUrl = consoleUrl(process.env, port);
-    const env = childEnvironment(services, { PORT: String(port), STRONGBOX_PUBLIC_URL: publicUrl, NEXTAUTH_URL: publicUrl });
+    // The data folder as an absolute path: the console runs in apps/web, where ./.data would be another folder.
+    const env = childEnvironment(services, { PORT: String(port), STRONGBOX_PUBLIC_URL: publicUrl, NEXTAUTH_URL: publicUrl, STRONGBOX_DATA_DIR: given.dataDir });
     const config = parseEnv(env, ROOT);
     await migrate(config.DATABASE_URL);
     const db = createPrismaClient(config.DATABASE_URL);

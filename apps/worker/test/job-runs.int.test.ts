@@ -204,16 +204,15 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     });
     await controller();
     for (let run = 1; run <= 2; run++) await ended(await startJob(j.id));
-    const gc = await waitFor('the GC session to end', () =>
-      db.session.findFirst({ where: { name: `Space reclamation: ${repo.name}`, endedAt: { not: null } } }),
+    // The retention after the second run removes the first point, and the space reclamation it starts follows.
+    const retention = await waitFor('the retention that removed a point', () =>
+      db.session.findFirst({ where: { name: `Retention: ${repo.name}`, status: 'success', summary: { path: ['deleted'], equals: 1 } } }),
     );
-    expect(gc.status).toBe('success');
+    const gc = await waitFor('its space reclamation to end', () => db.session.findFirst({ where: { startKey: `gc-${retention.id}`, endedAt: { not: null } } }));
+    expect(gc).toMatchObject({ status: 'success', name: `Space reclamation: ${repo.name}` });
     const points = await db.restorePoint.findMany({ where: { jobId: j.id } });
     expect(points).toHaveLength(1);
     expect(points[0]!.kind).toBe('incremental');
-    const retention = await db.session.findFirstOrThrow({
-      where: { name: `Retention: ${repo.name}`, status: 'success', summary: { path: ['deleted'], equals: 1 } },
-    });
     expect(retention.kind).toBe('maintenance');
 
     await new Runs(db).startMaintenance({ repositoryId: repo.id, operation: 'verify', triggeredBy: 'test' });

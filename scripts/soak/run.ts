@@ -1,8 +1,8 @@
 /**
  * pnpm soak [--minutes 120] [--vms 4] [--every 2] [--kill-every 10] — hours of backups with
  * crashes: lab VMs whose guests write between runs, a job of all of them every `every`
- * minutes, a SIGKILL of the controller or the mover every `kill-every` minutes (started
- * again two seconds later, as a supervisor would). At the end every run must have ended,
+ * minutes, a SIGKILL of the controller or the mover every `kill-every` minutes, during a run
+ * (started again two seconds later, as a supervisor would). At the end every run must have ended,
  * verify must be clean, every point must restore to what its guests read when its run
  * started, and nothing may be left behind. Prints its figures and a last SOAK line; exits
  * non-zero when a check fails. Not part of `npm test`.
@@ -71,7 +71,10 @@ try {
   await rescanConnection(db, connection.id);
   const vms = await db.vm.findMany({ where: { connectionId: connection.id, name: { in: names } }, orderBy: { name: 'asc' } });
   const repositoryPath = join(scratch, 'repository');
-  const repo = await db.backupRepository.create({ data: { name: `soak-${id}`, path: repositoryPath, maxConcurrentTasks: 2 } });
+  // A write limit keeps each run long enough for a kill to land inside it.
+  const repo = await db.backupRepository.create({
+    data: { name: `soak-${id}`, path: repositoryPath, maxConcurrentTasks: 2, writeRateLimit: 1n * 1024n * 1024n },
+  });
   const job = await new BackupJobs(db).create(
     jobSpecSchema.parse({
       name: `soak-${id}`,
@@ -92,10 +95,12 @@ try {
   let nextKill = Date.now() + killEveryMs;
   const deadline = Date.now() + minutes * 60_000;
   while (Date.now() < deadline) {
-    if (Date.now() >= nextKill) {
+    // A kill lands while a run is under way (it is due, and waits for one): a kill between runs tests little.
+    const running = current ? (await db.session.findUnique({ where: { id: current }, select: { endedAt: true } }))?.endedAt === null : false;
+    if (Date.now() >= nextKill && running) {
       const victim = children[rand(children.length)]!;
       kills[victim.role]++;
-      log(`killing the ${victim.role}`);
+      log(`killing the ${victim.role} during run ${expected.size}`);
       victim.kill();
       nextKill += killEveryMs;
     }

@@ -150,6 +150,37 @@ describe('the run module', () => {
     });
   });
 
+  it('points the store holds and the catalog lacks are entered, with the job and session their manifest names when those exist', async () => {
+    const { runs, unit, job, repository, estate } = await runningUnit();
+    const vm = { id: estate.vms[0]!.id, name: estate.vms[0]!.name };
+    const disks = [{ name: 'vda', size: 1048576, blockSize: 262144, codec: 'fast', newBytes: 10, storedBytes: 40 }];
+    const stored = [
+      {
+        id: `${vm.id}/20261202T010000.000Z`,
+        time: '2026-12-02T01:00:00.000Z',
+        kind: 'full',
+        disks,
+        job: { jobId: job.id, sessionId: unit.sessionId, vmName: 'web-1' },
+      },
+      {
+        id: `${vm.id}/20261202T020000.000Z`,
+        time: '2026-12-02T02:00:00.000Z',
+        kind: 'incremental',
+        disks,
+        job: { jobId: '00000000-0000-4000-8000-000000000000', sessionId: 'not-an-id' },
+      },
+    ];
+    expect((await runs.mover.catalogMissing(repository.id, vm, stored)).map((p) => p.id)).toEqual(stored.map((p) => p.id));
+    const rows = await db.restorePoint.findMany({ where: { repositoryId: repository.id }, orderBy: { time: 'asc' } });
+    expect(rows.map((r) => [r.path, r.jobId, r.sessionId, r.vmName, r.kind])).toEqual([
+      [stored[0]!.id, job.id, unit.sessionId, 'web-1', 'full'],
+      [stored[1]!.id, null, null, vm.name, 'incremental'],
+    ]);
+    // Entered once: a second look finds nothing missing.
+    expect(await runs.mover.catalogMissing(repository.id, vm, stored)).toEqual([]);
+    expect(await db.restorePoint.count({ where: { repositoryId: repository.id } })).toBe(2);
+  });
+
   it('the outbox sends oldest first, deletes what went, and keeps what did not', async () => {
     const runs = new Runs(db);
     await db.outboxMessage.deleteMany({});

@@ -79,6 +79,16 @@ export async function reclaimUnit(
   });
 }
 
+/** Each unit reclaimed from the mover that held it; returns how many were still theirs to take. */
+async function reclaimEach(db: Db, units: readonly HeldUnit[], movers: readonly { id: string; name: string }[], how: 'silent' | 'stalled', now: Date) {
+  let reclaimed = 0;
+  for (const unit of units) {
+    const mover = movers.find((m) => m.id === unit.moverId)!;
+    if (await reclaimUnit(db, unit, mover, how, now)) reclaimed++;
+  }
+  return reclaimed;
+}
+
 /**
  * A mover that stopped heartbeating is dead: each unit it ran waits for another mover, or
  * is interrupted. What the dead mover left on the host (a backup job, an export, a
@@ -91,23 +101,11 @@ export async function reclaimFromDeadMovers(db: PrismaClient, now: Date): Promis
     select: { id: true, name: true },
   });
   if (dead.length === 0) return 0;
-  let reclaimed = 0;
-  for (const unit of await unitsHeldBy(
+  const units = await unitsHeldBy(
     db,
     dead.map((m) => m.id),
-  )) {
-    if (
-      await reclaimUnit(
-        db,
-        unit,
-        dead.find((m) => m.id === unit.moverId)!,
-        'silent',
-        now,
-      )
-    )
-      reclaimed++;
-  }
-  return reclaimed;
+  );
+  return reclaimEach(db, units, dead, 'silent', now);
 }
 
 /**
@@ -130,22 +128,16 @@ export async function reclaimStalled(db: PrismaClient, now: Date, stalledAfterMs
     const last = [u._max.lastProgressAt, u._max.startedAt].filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0];
     return last !== undefined && isStalled(last, now, stalledAfterMs);
   });
-  let reclaimed = 0;
-  for (const s of stalled) {
-    const [unit] = await db.task.findMany({ where: { sessionId: s.sessionId, unit: s.unit, status: 'running' }, take: 1, select: heldSelect });
-    if (
-      unit &&
-      (await reclaimUnit(
-        db,
-        unit,
-        alive.find((m) => m.id === unit.moverId)!,
-        'stalled',
-        now,
-      ))
-    )
-      reclaimed++;
-  }
-  return reclaimed;
+  const units = await Promise.all(
+    stalled.map((u) => db.task.findFirst({ where: { sessionId: u.sessionId, unit: u.unit, status: 'running' }, select: heldSelect })),
+  );
+  return reclaimEach(
+    db,
+    units.filter((u): u is HeldUnit => u !== null),
+    alive,
+    'stalled',
+    now,
+  );
 }
 
 /** After a backup run closes: its email, the repository's retention, the jobs chained after it. */

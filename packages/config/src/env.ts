@@ -30,7 +30,16 @@ function urlWithProtocol(value: string, protocols: string[]): boolean {
 }
 
 /** Where the fault suite may crash a mover: after the VM's view opened, during a read, around the manifest's commit and the catalog's record. */
-export const FAILPOINTS = ['vm:after-open', 'vm:mid-read', 'vm:before-commit', 'vm:after-commit', 'vm:after-publish'] as const;
+export const FAILPOINTS = [
+  'vm:after-open',
+  'vm:mid-read',
+  'vm:before-commit',
+  'vm:after-commit',
+  'vm:after-publish',
+  'restore:mid-write',
+  'restore:before-define',
+  'restore:before-finish',
+] as const;
 export type Failpoint = (typeof FAILPOINTS)[number];
 
 const envSchema = z.object({

@@ -17,3 +17,4 @@ export * from './runs/transitions.js';
 export * from './schedule.js';
 export * from './throughput.js';
 export * from './zoned-time.js';
+export * from './restores/request.js';

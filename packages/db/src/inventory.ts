@@ -2,6 +2,8 @@ import type { Db } from './client.js';
 import { AppError, isUniqueViolation } from './errors.js';
 
 export type ScannedHost = { name: string; cpuCount: number; memoryBytes: number };
+/** A storage pool (or the default image folder) a restore may write to, as the hypervisor reports it. */
+export type ScannedPool = { name: string; type: string; path: string; capacityBytes: number | null; availableBytes: number | null; active: boolean };
 export type ScannedVm = {
   externalId: string;
   name: string;
@@ -64,7 +66,7 @@ export class Inventory {
    * hypervisor id, disks replaced, VMs no longer reported marked removed (kept while
    * restore points refer to them).
    */
-  async applyRescan(connectionId: string, hosts: ScannedHost[], vms: ScannedVm[], now = new Date()) {
+  async applyRescan(connectionId: string, hosts: ScannedHost[], vms: ScannedVm[], now = new Date(), pools?: ScannedPool[]) {
     const hostIds: string[] = [];
     for (const host of hosts) {
       const row = await this.db.host.upsert({
@@ -99,7 +101,33 @@ export class Inventory {
       where: { connectionId, externalId: { notIn: vms.map((v) => v.externalId) }, removed: false },
       data: { removed: true },
     });
+    if (pools) await this.applyPools(connectionId, pools, now);
     await this.db.hypervisorConnection.update({ where: { id: connectionId }, data: { lastRescanAt: now, lastError: null } });
+  }
+
+  /** The connection's pools become those reported; one no longer reported is gone (restores name pools, they keep no reference). */
+  async applyPools(connectionId: string, pools: ScannedPool[], now = new Date()) {
+    for (const p of pools) {
+      const data = {
+        type: p.type,
+        path: p.path,
+        capacityBytes: p.capacityBytes === null ? null : BigInt(p.capacityBytes),
+        availableBytes: p.availableBytes === null ? null : BigInt(p.availableBytes),
+        active: p.active,
+        lastSeenAt: now,
+      };
+      await this.db.storagePool.upsert({
+        where: { connectionId_name: { connectionId, name: p.name } },
+        create: { connectionId, name: p.name, ...data },
+        update: data,
+      });
+    }
+    await this.db.storagePool.deleteMany({ where: { connectionId, name: { notIn: pools.map((p) => p.name) } } });
+  }
+
+  /** Where a restore may write on a connection: its storage pools as the last rescan saw them. */
+  pools(connectionId: string) {
+    return this.db.storagePool.findMany({ where: { connectionId }, orderBy: { name: 'asc' } });
   }
 
   vms(filter: { connectionId?: string; includeRemoved?: boolean } = {}) {

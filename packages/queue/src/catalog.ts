@@ -54,6 +54,30 @@ export const catalog = {
     attempts: 1,
     timeoutMs: 12 * 60 * 60 * 1000,
   },
+  /** A restore on the mover whose queue it is in: its disks written to the target the session's request names. */
+  'restore.run': {
+    queue: MOVER_QUEUE,
+    version: 1,
+    payload: z.object({ sessionId: sessionIdSchema, unit: z.literal('restore'), attempt: z.number().int().min(1) }).strict(),
+    attempts: 1,
+    timeoutMs: 24 * 60 * 60 * 1000,
+  },
+  /** An action on a running instant recovery, on the mover serving it: migrate its disks to a pool, or stop publishing. */
+  'instant.action': {
+    queue: MOVER_QUEUE,
+    version: 1,
+    payload: z
+      .object({
+        instantId: z.uuid(),
+        action: z.enum(['migrate', 'stop']),
+        pool: z.string().optional(),
+        format: z.enum(['qcow2', 'raw']).optional(),
+        by: z.string(),
+      })
+      .strict(),
+    attempts: 1,
+    timeoutMs: 24 * 60 * 60 * 1000,
+  },
   /** Re-read a hypervisor connection's hosts and VMs. */
   'inventory.rescan': {
     queue: INVENTORY_QUEUE,

@@ -75,7 +75,8 @@ export function decideClose(session: {
     session.tasks.map((t) => t.status),
     session.warnings,
   );
-  if (session.kind === 'maintenance') return { kind: 'close', status, summary: session.tasks[0]?.result ?? null };
+  // A maintenance or restore session is one unit: its result is the summary.
+  if (session.kind !== 'backup') return { kind: 'close', status, summary: session.tasks[0]?.result ?? null };
   const results = [...units.values()].map((tasks) => rollUp(tasks.map((t) => t.status)));
   return {
     kind: 'close',

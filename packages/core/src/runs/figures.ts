@@ -32,8 +32,25 @@ export const verifyResultSchema = z.object({
 });
 export type VerifyResult = z.infer<typeof verifyResultSchema>;
 
-/** What a maintenance unit produced (`Task.result`), which becomes its session's summary. */
-export const unitResultSchema = z.union([retentionResultSchema, gcResultSchema, verifyResultSchema]);
+/**
+ * What a restore did: where to (the VM or images it made or wrote), and how many blocks of
+ * each kind it wrote (a quick rollback writes few; `mode` says which it was and why).
+ */
+export const restoreResultSchema = z.object({
+  restore: z.enum(['vm-new', 'vm-original', 'disks', 'instant']),
+  target: z.string(),
+  mode: z.enum(['full', 'quick']),
+  why: z.string().optional(),
+  blocksWritten: z.number().int(),
+  blocksZeroed: z.number().int(),
+  blocksSkipped: z.number().int(),
+  bytesWritten: z.number(),
+  durationMs: z.number(),
+});
+export type RestoreResult = z.infer<typeof restoreResultSchema>;
+
+/** What a maintenance or restore unit produced (`Task.result`), which becomes its session's summary. */
+export const unitResultSchema = z.union([restoreResultSchema, retentionResultSchema, gcResultSchema, verifyResultSchema]);
 export type UnitResult = z.infer<typeof unitResultSchema>;
 
 /** A closed backup session's figures (`Session.summary`). */
@@ -48,7 +65,7 @@ export const backupSummarySchema = z.object({
 });
 export type BackupSummary = z.infer<typeof backupSummarySchema>;
 
-export const sessionSummarySchema = z.union([backupSummarySchema, retentionResultSchema, gcResultSchema, verifyResultSchema]);
+export const sessionSummarySchema = z.union([backupSummarySchema, restoreResultSchema, retentionResultSchema, gcResultSchema, verifyResultSchema]);
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 
 /** Parses a JSON column that may be null; a value of another shape is a defect, so it throws. */

@@ -124,7 +124,7 @@ describe('grantUnits', () => {
   it('grants nothing for an unknown repository', () => {
     expect(
       grantUnits({ waiting: [task('t', { repositoryId: 'gone' })], movers: [mover('m')], repositories: [], mode: 'parallel', sessionsRunning: new Set() }),
-    ).toEqual({ grants: [], refusals: [] });
+    ).toEqual({ grants: [], refusals: [], waits: [] });
   });
 });
 
@@ -178,5 +178,52 @@ describe('grantUnits: maintenance', () => {
     const { grants, refusals } = grantUnits({ ...base, ...input });
     expect(grants.map((g) => `${g.unitId}@${g.moverId}`)).toEqual(expected.grants);
     expect(refusals.map((r) => r.unitId)).toEqual(expected.refusals);
+  });
+});
+
+describe('one run at a time per VM', () => {
+  const base: GrantInput = {
+    waiting: [],
+    movers: [mover('a', { maxConcurrentTasks: 4 })],
+    repositories: [{ id: 'r1', maxConcurrentTasks: 4, running: 0, maintaining: false }],
+    mode: 'parallel',
+    sessionsRunning: new Set(),
+  };
+  const table: [string, Partial<GrantInput>, { grants: string[]; waits: string[] }][] = [
+    [
+      'a restore of a VM whose backup runs waits, and says why',
+      { waiting: [task('r', { kind: 'restore', busyVmId: 'vm1' })], vmsBusy: new Map([['vm1', 'a backup']]) },
+      { grants: [], waits: ['r: waits: a backup of this VM is running (one VM is backed up or restored by one run at a time)'] },
+    ],
+    [
+      'a backup of a VM being restored waits',
+      { waiting: [task('b', { busyVmId: 'vm1' })], vmsBusy: new Map([['vm1', 'a restore']]) },
+      { grants: [], waits: ['b: waits: a restore of this VM is running (one VM is backed up or restored by one run at a time)'] },
+    ],
+    [
+      'of a restore and a backup of one VM waiting in one round, the first goes',
+      { waiting: [task('r', { kind: 'restore', sessionId: 's1', busyVmId: 'vm1' }), task('b', { sessionId: 's2', busyVmId: 'vm1' })] },
+      { grants: ['r'], waits: ['b: waits: a restore of this VM is running (one VM is backed up or restored by one run at a time)'] },
+    ],
+    [
+      'a restore as a new VM holds no VM',
+      { waiting: [task('r', { kind: 'restore', busyVmId: null })], vmsBusy: new Map([['vm1', 'a backup']]) },
+      { grants: ['r'], waits: [] },
+    ],
+    [
+      'a restore takes a repository slot like a VM',
+      { waiting: [task('r', { kind: 'restore' })], repositories: [{ id: 'r1', maxConcurrentTasks: 1, running: 1, maintaining: false }] },
+      { grants: [], waits: [] },
+    ],
+    [
+      'sequential mode does not hold a restore behind its own session',
+      { waiting: [task('r', { kind: 'restore' })], mode: 'sequential', sessionsRunning: new Set(['s1']) },
+      { grants: ['r'], waits: [] },
+    ],
+  ];
+  it.each(table)('%s', (_name, input, expected) => {
+    const { grants, waits } = grantUnits({ ...base, ...input });
+    expect(grants.map((g) => g.unitId)).toEqual(expected.grants);
+    expect(waits.map((w) => `${w.unitId}: ${w.reason}`)).toEqual(expected.waits);
   });
 });

@@ -6,6 +6,8 @@
  * Two kinds of unit:
  * - a VM of a backup takes a mover slot and a repository slot, on a mover near the VM
  *   (same host, then same site, then any);
+ * - a restore takes a mover slot and a repository slot like a VM, on a mover near its
+ *   target host (it reads the repository and writes to the host's pools);
  * - a maintenance operation (retention, GC, verify) needs a mover that sees the
  *   repository's store, one at a time per repository (retention must not delete points a
  *   verify is reading), and takes no slot: it never delays a backup. GC and verify are
@@ -37,7 +39,12 @@ export type WaitingUnit = {
   id: string;
   sessionId: string;
   repositoryId: string;
-  kind: 'vm' | 'maintenance';
+  kind: 'vm' | 'maintenance' | 'restore';
+  /**
+   * The VM this unit reads from (a backup) or writes to (an in-place restore): a backup and
+   * a restore of the same VM never run at once. Null for a restore as a new VM.
+   */
+  busyVmId?: string | null;
   /** Host and site of the VM's hypervisor host, for "near the VM first". */
   vmHostName: string | null;
   vmSite: string | null;
@@ -49,6 +56,8 @@ export type ProcessingMode = 'parallel' | 'sequential';
 
 export type Grant = { unitId: string; moverId: string; tier: 'host' | 'site' | 'any' };
 export type Refusal = { unitId: string; reason: string };
+/** A unit that could have a slot but waits for another run of its VM to end: the log says why. */
+export type Wait = { unitId: string; reason: string };
 
 export type GrantInput = {
   /** In the order they should start: oldest session first, then unit order. */
@@ -58,6 +67,8 @@ export type GrantInput = {
   mode: ProcessingMode;
   /** Sessions that already have a running unit (sequential mode allows one each). */
   sessionsRunning: ReadonlySet<string>;
+  /** VMs a running backup or restore holds now, with what holds them ("a backup", "a restore"). */
+  vmsBusy?: ReadonlyMap<string, string>;
 };
 
 const TIERS = ['host', 'site', 'any'] as const;
@@ -97,12 +108,16 @@ function chooseMaintainer(unit: WaitingUnit, movers: readonly MoverSlotState[]):
   return online[0] ? { unitId: unit.id, moverId: online[0].id, tier: 'any' } : null;
 }
 
-export function grantUnits(input: GrantInput): { grants: Grant[]; refusals: Refusal[] } {
+const HOLDER: Record<WaitingUnit['kind'], string> = { vm: 'a backup', restore: 'a restore', maintenance: 'maintenance' };
+
+export function grantUnits(input: GrantInput): { grants: Grant[]; refusals: Refusal[]; waits: Wait[] } {
   const movers = input.movers.map((m) => ({ ...m }));
   const repositories = new Map(input.repositories.map((r) => [r.id, { ...r }]));
   const busySessions = new Set(input.sessionsRunning);
+  const busyVms = new Map(input.vmsBusy ?? []);
   const grants: Grant[] = [];
   const refusals: Refusal[] = [];
+  const waits: Wait[] = [];
   for (const unit of input.waiting) {
     const repository = repositories.get(unit.repositoryId);
     if (!repository) continue;
@@ -116,7 +131,12 @@ export function grantUnits(input: GrantInput): { grants: Grant[]; refusals: Refu
       }
       continue;
     }
-    if (input.mode === 'sequential' && busySessions.has(unit.sessionId)) continue;
+    if (input.mode === 'sequential' && unit.kind === 'vm' && busySessions.has(unit.sessionId)) continue;
+    const holder = unit.busyVmId ? busyVms.get(unit.busyVmId) : undefined;
+    if (holder) {
+      waits.push({ unitId: unit.id, reason: `waits: ${holder} of this VM is running (one VM is backed up or restored by one run at a time)` });
+      continue;
+    }
     if (repository.running >= repository.maxConcurrentTasks) continue;
     const grant = chooseMover(unit, movers);
     if (!grant) continue;
@@ -124,6 +144,7 @@ export function grantUnits(input: GrantInput): { grants: Grant[]; refusals: Refu
     repository.running++;
     movers.find((m) => m.id === grant.moverId)!.running++;
     busySessions.add(unit.sessionId);
+    if (unit.busyVmId) busyVms.set(unit.busyVmId, HOLDER[unit.kind]);
   }
-  return { grants, refusals };
+  return { grants, refusals, waits };
 }

@@ -3,9 +3,10 @@ import { z } from 'zod';
 /**
  * The kinds of session. A backup runs one unit per VM (its disks are the unit's tasks); a
  * maintenance session runs one unit, the operation itself, on a mover that sees the
- * repository. Restores, mounts and copies join this list as they are built.
+ * repository; a restore runs one unit (`restore`), one task per disk it writes, on a mover
+ * near its target. Mounts and copies join this list as they are built.
  */
-export const SESSION_KINDS = ['backup', 'maintenance'] as const;
+export const SESSION_KINDS = ['backup', 'maintenance', 'restore'] as const;
 export type SessionKind = (typeof SESSION_KINDS)[number];
 
 export const MAINTENANCE_OPERATIONS = ['retention', 'gc', 'verify'] as const;

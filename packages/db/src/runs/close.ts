@@ -240,6 +240,7 @@ export async function closeFinished(db: PrismaClient, now: Date): Promise<Sessio
         closed.push(id);
         const disturbed = ['failed', 'cancelled', 'interrupted'].includes(decision.status) || session.tasks.some((t) => t.attempt > 1);
         if (kind === 'backup') await afterBackup(tx, { id, jobId: session.jobId, repositoryId: session.repositoryId, disturbed }, decision.status);
+        else if (kind === 'restore') await new Outbox(tx).put('session.notify', { sessionId: id }, { queue: NOTIFY_QUEUE, jobId: `notify-${id}` });
         else if (session.tasks[0]?.unit === 'retention') await afterRetention(tx, { id, repositoryId: session.repositoryId }, decision.summary);
       },
       db,

@@ -7,6 +7,7 @@ import { PROCESSING_SETTING_KEY, processingSettingSchema, Settings } from '../se
 import { applySessionChange, applyTaskChange } from './apply.js';
 import { Outbox } from './outbox.js';
 import { writeLog } from './read.js';
+import { restoreRequestOf } from './start-restore.js';
 
 /**
  * Rounds of the resource scheduler take this transaction-scoped advisory lock, so that
@@ -16,7 +17,7 @@ import { writeLog } from './read.js';
  */
 const DISPATCH_LOCK = 7_312_001;
 
-type Unit = WaitingUnit & { unit: string; attempt: number; label: string };
+type Unit = WaitingUnit & { unit: string; attempt: number; label: string; waitingFor: string | null };
 
 const keyOf = (sessionId: string, unit: string) => `${sessionId}/${unit}`;
 
@@ -29,8 +30,9 @@ async function waitingUnits(tx: Db, now: Date): Promise<Unit[]> {
       unit: true,
       attempt: true,
       excludedMoverIds: true,
+      waitingFor: true,
       vm: { select: { name: true, host: { select: { name: true, site: true } } } },
-      session: { select: { kind: true, repositoryId: true, name: true } },
+      session: { select: { kind: true, repositoryId: true, name: true, request: true, targetVmId: true } },
     },
   });
   const units = new Map<string, Unit>();
@@ -42,18 +44,22 @@ async function waitingUnits(tx: Db, now: Date): Promise<Unit[]> {
       known.excludeMovers = [...new Set([...(known.excludeMovers ?? []), ...task.excludedMoverIds])];
       continue;
     }
-    const maintenance = task.session.kind === 'maintenance';
+    const kind = task.session.kind === 'maintenance' ? 'maintenance' : task.session.kind === 'restore' ? 'restore' : 'vm';
+    // A restore goes near its target host; a backup near its VM's.
+    const host = kind === 'restore' ? restoreRequestOf(task.session.request).resolved.host : (task.vm?.host ?? null);
     units.set(key, {
       id: key,
       sessionId: task.sessionId,
       unit: task.unit,
       attempt: task.attempt,
       repositoryId: task.session.repositoryId,
-      kind: maintenance ? 'maintenance' : 'vm',
-      vmHostName: task.vm?.host?.name ?? null,
-      vmSite: task.vm?.host?.site ?? null,
+      kind,
+      vmHostName: host?.name ?? null,
+      vmSite: host?.site ?? null,
+      busyVmId: kind === 'restore' ? task.session.targetVmId : kind === 'vm' ? task.unit : null,
       excludeMovers: task.excludedMoverIds,
-      label: maintenance ? task.session.name : (task.vm?.name ?? task.unit),
+      waitingFor: task.waitingFor,
+      label: kind === 'vm' ? (task.vm?.name ?? task.unit) : task.session.name,
     });
   }
   return [...units.values()];
@@ -64,9 +70,16 @@ async function runningUnits(tx: Db) {
   const rows = await tx.task.findMany({
     where: { status: 'running' },
     distinct: ['sessionId', 'unit'],
-    select: { sessionId: true, moverId: true, session: { select: { kind: true, repositoryId: true } } },
+    select: { sessionId: true, unit: true, moverId: true, session: { select: { kind: true, repositoryId: true, targetVmId: true } } },
   });
-  return rows.map((r) => ({ sessionId: r.sessionId, moverId: r.moverId, repositoryId: r.session.repositoryId, kind: r.session.kind }));
+  return rows.map((r) => ({
+    sessionId: r.sessionId,
+    moverId: r.moverId,
+    repositoryId: r.session.repositoryId,
+    kind: r.session.kind,
+    // The VM the unit holds: a backup's own, an in-place restore's target.
+    vmId: r.session.kind === 'backup' ? r.unit : r.session.kind === 'restore' ? r.session.targetVmId : null,
+  }));
 }
 
 /**
@@ -89,7 +102,8 @@ export async function dispatchRound(db: PrismaClient, now: Date): Promise<{ gran
         new Settings(tx).get(PROCESSING_SETTING_KEY, processingSettingSchema),
       ]);
       const vmUnits = running.filter((u) => u.kind !== 'maintenance');
-      const { grants, refusals } = grantUnits({
+      const vmsBusy = new Map(vmUnits.flatMap((u) => (u.vmId ? [[u.vmId, u.kind === 'restore' ? 'a restore' : 'a backup'] as const] : [])));
+      const { grants, refusals, waits } = grantUnits({
         waiting,
         movers: movers.map((m) => ({
           id: m.id,
@@ -108,6 +122,7 @@ export async function dispatchRound(db: PrismaClient, now: Date): Promise<{ gran
         })),
         mode: processing?.value.mode ?? 'parallel',
         sessionsRunning: new Set(vmUnits.map((u) => u.sessionId)),
+        vmsBusy,
       });
       const byKey = new Map(waiting.map((u) => [u.id, u]));
       const outbox = new Outbox(tx);
@@ -127,6 +142,7 @@ export async function dispatchRound(db: PrismaClient, now: Date): Promise<{ gran
         const to = { queue: moverQueue(mover.id), jobId: `${unit.kind}-${unit.sessionId}-${unit.unit}-${unit.attempt}` };
         if (unit.kind === 'maintenance')
           await outbox.put('maintenance.run', { sessionId: unit.sessionId, unit: unit.unit as MaintenanceOperation, attempt: unit.attempt }, to);
+        else if (unit.kind === 'restore') await outbox.put('restore.run', { sessionId: unit.sessionId, unit: 'restore', attempt: unit.attempt }, to);
         else await outbox.put('vm.run', { sessionId: unit.sessionId, unit: unit.unit, attempt: unit.attempt }, to);
         granted++;
       }
@@ -138,6 +154,13 @@ export async function dispatchRound(db: PrismaClient, now: Date): Promise<{ gran
           taskRules.refuse({ attempt: unit.attempt, excludedMoverIds: [] }, refusal.reason, now),
         );
         if (failed > 0) await writeLog(tx, unit.sessionId, 'error', `${unit.label}: ${refusal.reason}`);
+      }
+      // A unit that waits for another run of its VM says so once, not every round.
+      for (const wait of waits) {
+        const unit = byKey.get(wait.unitId)!;
+        if (unit.waitingFor === wait.reason) continue;
+        await tx.task.updateMany({ where: { sessionId: unit.sessionId, unit: unit.unit, status: 'pending' }, data: { waitingFor: wait.reason } });
+        await writeLog(tx, unit.sessionId, 'info', `${unit.label}: ${wait.reason}`);
       }
       return { granted, refused: refusals.length };
     },

@@ -8,8 +8,17 @@ import * as mover from './mover-side.js';
 import { Outbox, type OutboxSend } from './outbox.js';
 import { getSession, listSessions, recentResults, sessionLogs, writeLog, type LogLevelName, type SessionFilter } from './read.js';
 import { startBackup, startMaintenance, type BackupStart } from './start.js';
+import { startRestore } from './start-restore.js';
 
 export type { BackupStart, BackupTrigger, NotStarted, StartResult } from './start.js';
+export {
+  resolvedRestoreSchema,
+  restoreRequestOf,
+  restoreSessionRequestSchema,
+  type ResolvedRestore,
+  type RestoreSessionRequest,
+  type RestoreStart,
+} from './start-restore.js';
 export type { PublishedPoint, StoredPoint, UnitHandle } from './mover-side.js';
 export type { HeldUnit } from './close.js';
 export type { LogLevelName, RunSession, RunTask, SessionFilter } from './read.js';
@@ -30,6 +39,8 @@ export class Runs {
   // Starts: a session and its tasks in one transaction; the answer carries its id.
   startBackup = (input: BackupStart) => startBackup(this.db, input);
   startMaintenance = (input: Parameters<typeof startMaintenance>[1]) => startMaintenance(this.db, input);
+  /** A restore of any kind: its request checked (a refusal names the field) and its session made. */
+  startRestore = (input: { request: unknown; triggeredBy: string }) => startRestore(this.db, input);
   requestStop = (id: SessionId, by: string) => requestStop(this.db, id, by);
 
   // The controller's round (the leader's), in this order.
@@ -58,6 +69,8 @@ export class Runs {
     finishUnit: (h: mover.UnitHandle, outcome: Parameters<typeof mover.finishUnit>[2]) => whileDbAway(() => mover.finishUnit(this.db, h, outcome)),
     fail: (h: mover.UnitHandle, outcome: { cancelled: boolean; reason: string }) => whileDbAway(() => mover.failUnit(this.db, h, outcome)),
     writeRateShare: (repositoryId: string) => whileDbAway(() => mover.writeRateShare(this.db, repositoryId)),
+    readRateShare: (repositoryId: string) => whileDbAway(() => mover.readRateShare(this.db, repositoryId)),
+    markRestoreFailure: (vmId: string, failure: string | null) => whileDbAway(() => mover.markRestoreFailure(this.db, vmId, failure)),
     removePoint: (pointId: string) => whileDbAway(() => mover.removePoint(this.db, pointId)),
     catalogMissing: (repositoryId: string, vm: { id: string | null; name: string }, points: readonly mover.StoredPoint[]) =>
       whileDbAway(() => mover.catalogMissing(this.db, repositoryId, vm, points)),

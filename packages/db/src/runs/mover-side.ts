@@ -168,6 +168,29 @@ export async function writeRateShare(db: Db, repositoryId: string): Promise<numb
   return rateShare(Number(repository.writeRateLimit), running.length);
 }
 
+/**
+ * The repository's read-rate limit, shared by the restore units reading from it now (a
+ * health check, which reads too, runs under the whole limit on its own: it is maintenance).
+ */
+export async function readRateShare(db: Db, repositoryId: string): Promise<number | null> {
+  const repository = await db.backupRepository.findUniqueOrThrow({ where: { id: repositoryId }, select: { readRateLimit: true } });
+  if (repository.readRateLimit === null) return null;
+  const running = await db.task.findMany({
+    where: { status: 'running', session: { kind: 'restore', repositoryId } },
+    distinct: ['sessionId', 'unit'],
+    select: { id: true },
+  });
+  return rateShare(Number(repository.readRateLimit), running.length);
+}
+
+/**
+ * An in-place restore that failed leaves the VM's disks neither old nor restored: the VM's
+ * inventory row says so (null clears it, after a restore of it that succeeded).
+ */
+export async function markRestoreFailure(db: Db, vmId: string, failure: string | null): Promise<void> {
+  await db.vm.updateMany({ where: { id: vmId }, data: { restoreFailure: failure } });
+}
+
 /** A point retention removed from the store leaves the catalog too. */
 export async function removePoint(db: Db, pointId: string): Promise<void> {
   await db.restorePoint.deleteMany({ where: { id: pointId } });

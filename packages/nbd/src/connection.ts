@@ -4,7 +4,7 @@ import { ByteQueue } from './byte-queue.js';
 import { NbdError } from './errors.js';
 import { negotiate, type NegotiatedExport } from './handshake.js';
 import { CMD, REQUEST_MAGIC } from './protocol.js';
-import { ReplyParser, type InFlight } from './reply-parser.js';
+import { ReplyParser, type InFlight, type RequestKind } from './reply-parser.js';
 
 export type NbdEndpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
@@ -40,12 +40,15 @@ export class NbdConnection {
   private constructor(
     private readonly socket: Socket,
     readonly negotiated: NegotiatedExport,
-    private readonly where: string,
+    /** The server's socket path or host:port, for messages. */
+    readonly where: string,
+    readonly exportName: string,
   ) {
     this.parser = new ReplyParser(
       (h) => this.inFlight.get(h),
       (r) => this.complete(r),
       (n) => (this.bytesReceived += n),
+      `NBD server ${where} (export "${exportName}")`,
     );
   }
 
@@ -105,7 +108,7 @@ export class NbdConnection {
         metaContexts: options.metaContexts ?? [],
         tls: options.tls,
       });
-      connection = new NbdConnection(result.socket, result.negotiated, where);
+      connection = new NbdConnection(result.socket, result.negotiated, where, options.exportName);
       const c = connection;
       target = (chunk) => c.onChunk(chunk);
       if (result.rest.length > 0) c.onChunk(result.rest);
@@ -152,7 +155,7 @@ export class NbdConnection {
     }
   }
 
-  private send(request: InFlight, command: number, flags = 0): void {
+  private send(request: InFlight, command: number, flags = 0, payload?: Buffer): void {
     if (this.closedWith) {
       request.reject(new NbdError(this.closedWith.code, this.closedWith.message));
       return;
@@ -166,7 +169,15 @@ export class NbdConnection {
     head.writeBigUInt64BE(BigInt(request.offset), 16);
     head.writeUInt32BE(request.length, 24);
     this.inFlight.set(request.handle, request);
+    if (!payload) {
+      this.socket.write(head);
+      return;
+    }
+    // Corked, the header and the caller's data leave in one writev, without a copy.
+    this.socket.cork();
     this.socket.write(head);
+    this.socket.write(payload);
+    this.socket.uncork();
   }
 
   private handle(): number {
@@ -203,6 +214,23 @@ export class NbdConnection {
         resolve(out);
       };
       this.send({ handle: this.handle(), kind: 'block-status', offset, length, status, covered: 0, resolve: done, reject }, CMD.BLOCK_STATUS);
+    });
+  }
+
+  /**
+   * A request that is answered by a reply without data: WRITE (with `payload`), WRITE_ZEROES,
+   * TRIM, FLUSH. No policy here (read-only, advertised commands, splitting): NbdClient
+   * decides; this only checks what would make the stream unusable.
+   */
+  command(kind: Exclude<RequestKind, 'read' | 'block-status'>, offset: number, length: number, flags = 0, payload?: Buffer): Promise<void> {
+    if (kind === 'write' && payload?.length !== length) {
+      return Promise.reject(
+        new NbdError('NBD_PROTOCOL', `write at ${offset}+${length} on export "${this.exportName}" has ${payload?.length ?? 0} bytes of data`),
+      );
+    }
+    const command = { write: CMD.WRITE, 'write-zeroes': CMD.WRITE_ZEROES, trim: CMD.TRIM, flush: CMD.FLUSH }[kind];
+    return new Promise((resolve, reject) => {
+      this.send({ handle: this.handle(), kind, offset, length, covered: 0, resolve, reject }, command, flags, payload);
     });
   }
 

@@ -13,6 +13,8 @@ export type NegotiatedExport = {
   minBlockSize: number;
   preferredBlockSize: number;
   maxPayload: number;
+  /** The maximum block size as advertised (0xffffffff when none was): bounds WRITE_ZEROES and TRIM, which carry no payload. */
+  maxBlockSize: number;
 };
 
 export type HandshakeOptions = {
@@ -147,6 +149,7 @@ export async function negotiate(
     minBlockSize: 1,
     preferredBlockSize: 4096,
     maxPayload: DEFAULT_MAX_PAYLOAD,
+    maxBlockSize: 0xffffffff,
   };
   for (;;) {
     const r = await n.reply(OPT.GO);
@@ -159,7 +162,8 @@ export async function negotiate(
     } else if (kind === INFO.BLOCK_SIZE) {
       negotiated.minBlockSize = r.data.readUInt32BE(2);
       negotiated.preferredBlockSize = r.data.readUInt32BE(6);
-      negotiated.maxPayload = Math.min(r.data.readUInt32BE(10), DEFAULT_MAX_PAYLOAD);
+      negotiated.maxBlockSize = r.data.readUInt32BE(10);
+      negotiated.maxPayload = Math.min(negotiated.maxBlockSize, DEFAULT_MAX_PAYLOAD);
     }
   }
   if (negotiated.size < 0) throw new NbdError('NBD_HANDSHAKE', 'the server did not announce the export size');

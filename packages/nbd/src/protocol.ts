@@ -1,7 +1,7 @@
 /**
  * Constants of the NBD protocol (NetworkBlockDevice doc/proto.md), only those this
- * client speaks: fixed newstyle handshake, structured replies, meta contexts, READ and
- * BLOCK_STATUS.
+ * package speaks: fixed newstyle handshake, structured replies, meta contexts, and the
+ * transmission commands of a client that reads and writes and of a read-only server.
  */
 export const NBDMAGIC = 0x4e42444d41474943n;
 export const IHAVEOPT = 0x49484156454f5054n;
@@ -14,10 +14,14 @@ export const FLAG_FIXED_NEWSTYLE = 1 << 0;
 export const FLAG_NO_ZEROES = 1 << 1;
 
 export const OPT = {
+  EXPORT_NAME: 1,
   ABORT: 2,
+  LIST: 3,
   STARTTLS: 5,
+  INFO: 6,
   GO: 7,
   STRUCTURED_REPLY: 8,
+  LIST_META_CONTEXT: 9,
   SET_META_CONTEXT: 10,
 } as const;
 
@@ -28,6 +32,14 @@ export const REP = {
   META_CONTEXT: 4,
 } as const;
 export const REP_FLAG_ERROR = 2 ** 31;
+export const REP_ERR = {
+  UNSUP: REP_FLAG_ERROR + 1,
+  POLICY: REP_FLAG_ERROR + 2,
+  INVALID: REP_FLAG_ERROR + 3,
+  UNKNOWN: REP_FLAG_ERROR + 6,
+  SHUTDOWN: REP_FLAG_ERROR + 7,
+  TOO_BIG: REP_FLAG_ERROR + 9,
+} as const;
 export const REP_ERR_NAMES: Record<number, string> = {
   [REP_FLAG_ERROR + 1]: 'UNSUP',
   [REP_FLAG_ERROR + 2]: 'POLICY',
@@ -46,10 +58,17 @@ export const TRANSMISSION_FLAGS = {
   HAS_FLAGS: 1 << 0,
   READ_ONLY: 1 << 1,
   SEND_FLUSH: 1 << 2,
+  SEND_FUA: 1 << 3,
+  SEND_TRIM: 1 << 5,
+  SEND_WRITE_ZEROES: 1 << 6,
+  SEND_DF: 1 << 7,
   CAN_MULTI_CONN: 1 << 8,
 } as const;
 
-export const CMD = { READ: 0, DISC: 2, BLOCK_STATUS: 7 } as const;
+export const CMD = { READ: 0, WRITE: 1, DISC: 2, FLUSH: 3, TRIM: 4, CACHE: 5, WRITE_ZEROES: 6, BLOCK_STATUS: 7 } as const;
+
+/** Command flags (proto.md "Command flags"). */
+export const CMD_FLAG = { FUA: 1 << 0, NO_HOLE: 1 << 1, DF: 1 << 2, REQ_ONE: 1 << 3, FAST_ZERO: 1 << 4 } as const;
 
 export const REPLY_FLAG_DONE = 1 << 0;
 export const REPLY_TYPE = {
@@ -70,6 +89,8 @@ export const STATE_DIRTY = 1 << 0;
 export const BASE_ALLOCATION = 'base:allocation';
 
 /** Errno values a server may return (proto.md "Error values"). */
+export const ERRNO = { EPERM: 1, EIO: 5, ENOMEM: 12, EINVAL: 22, ENOSPC: 28, EOVERFLOW: 75, ENOTSUP: 95, ESHUTDOWN: 108 } as const;
+
 export const ERRNO_NAMES: Record<number, string> = {
   1: 'EPERM',
   5: 'EIO',

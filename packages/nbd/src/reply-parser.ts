@@ -1,10 +1,13 @@
 import { NbdError } from './errors.js';
 import { ERRNO_NAMES, REPLY_FLAG_DONE, REPLY_TYPE, SIMPLE_REPLY_MAGIC, STRUCTURED_REPLY_MAGIC } from './protocol.js';
 
+/** What a request asked for; names the request in errors. */
+export type RequestKind = 'read' | 'block-status' | 'write' | 'write-zeroes' | 'trim' | 'flush';
+
 /** A request in flight, as the parser needs it. */
 export type InFlight = {
   handle: number;
-  kind: 'read' | 'block-status';
+  kind: RequestKind;
   offset: number;
   length: number;
   /** READ: where the data goes; allocated by the caller, filled in place. */
@@ -42,6 +45,8 @@ export class ReplyParser {
     private readonly finish: (request: InFlight) => void,
     /** Bytes of READ data received, for statistics. */
     private readonly onData: (bytes: number) => void,
+    /** Names the server and export in server errors. */
+    private readonly label = 'NBD server',
   ) {}
 
   feed(chunk: Buffer): void {
@@ -98,7 +103,7 @@ export class ReplyParser {
     this.request = request;
     this.simple = true;
     this.chunkDone = true;
-    if (error !== 0) request.error = serverError(error, '', request);
+    if (error !== 0) request.error = serverError(this.label, error, '', request);
     if (error === 0 && request.kind === 'read') {
       this.state = 'data';
       this.dest = request.buffer!;
@@ -177,7 +182,7 @@ export class ReplyParser {
         if (this.chunkType & 0x8000) {
           const errno = p.readUInt32BE(0);
           const msgLength = p.readUInt16BE(4);
-          request.error ??= serverError(errno, p.subarray(6, 6 + msgLength).toString('utf8'), request);
+          request.error ??= serverError(this.label, errno, p.subarray(6, 6 + msgLength).toString('utf8'), request);
           break;
         }
         // Unknown non-error chunk types must be ignored (proto.md).
@@ -195,7 +200,9 @@ export class ReplyParser {
   }
 }
 
-function serverError(errno: number, message: string, request: InFlight): NbdError {
+function serverError(label: string, errno: number, message: string, request: InFlight): NbdError {
   const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
-  return new NbdError('NBD_SERVER_ERROR', `NBD server failed ${request.kind} at ${request.offset}+${request.length}: ${name}${message ? ` (${message})` : ''}`);
+  return new NbdError('NBD_SERVER_ERROR', `${label} failed ${request.kind} at ${request.offset}+${request.length}: ${name}${message ? ` (${message})` : ''}`, {
+    errno: name,
+  });
 }

@@ -2,7 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 
-export type QemuNbd = { child: ChildProcess; stop: () => Promise<void> };
+export type QemuNbd = {
+  child: ChildProcess;
+  stop: () => Promise<void>;
+  /** What qemu-nbd wrote to stderr so far (its trace events too, with `--trace`). */
+  stderr: () => string;
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,10 +19,13 @@ async function answers(probe: () => ReturnType<typeof createConnection>): Promis
   });
 }
 
-/** Starts a real qemu-nbd (persistent, so probes and several clients do not stop it) and waits until it listens. */
-export async function startQemuNbd(args: string[], listen: { socket: string } | { port: number }): Promise<QemuNbd> {
+/**
+ * Starts a real qemu-nbd (persistent, so probes and several clients do not stop it) and waits until it listens.
+ * `shared` is how many clients it takes at once (default 8); a writable qemu-nbd announces multi-conn only when above 1.
+ */
+export async function startQemuNbd(args: string[], listen: { socket: string } | { port: number }, options: { shared?: number } = {}): Promise<QemuNbd> {
   const where = 'socket' in listen ? ['-k', listen.socket] : ['-b', '127.0.0.1', '-p', String(listen.port)];
-  const child = spawn('qemu-nbd', ['-t', '--shared=8', ...where, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('qemu-nbd', ['-t', `--shared=${options.shared ?? 8}`, ...where, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -30,6 +38,7 @@ export async function startQemuNbd(args: string[], listen: { socket: string } | 
     if (up) {
       return {
         child,
+        stderr: () => stderr,
         stop: async () => {
           if (child.exitCode === null) child.kill('SIGTERM');
           await exited;

@@ -5,3 +5,6 @@ export { FileDiskReader } from './file-disk-reader.js';
 export type { Progress, Stage } from './progress.js';
 export { restoreDisk, type RestoreOptions, type RestoreProgress } from './restore-disk.js';
 export { Throttle } from './throttle.js';
+export { PointDiskSource, type PointDiskSourceOptions, type PointDiskSourceStats } from './point-source.js';
+export { BlockSet, differingBlocks, dirtyBlocks, union, type BlockMap, type DirtyExtent } from './block-diff.js';
+export { restoreDiskToNbd, type BlockTarget, type RestoreToNbdOptions, type RestoreToNbdResult } from './restore-to-nbd.js';

@@ -9,6 +9,10 @@ export type HypervisorErrorCode =
   | 'HV_UNSUPPORTED'
   | 'HV_EXPORT'
   | 'HV_CANCELLED'
-  | 'HV_RESTORE';
+  | 'HV_RESTORE'
+  /** A name (VM, volume, file, disk target) is taken. */
+  | 'HV_EXISTS'
+  /** The storage has less space available than the restore needs. */
+  | 'HV_NO_SPACE';
 
 export class HypervisorError extends CodedError<HypervisorErrorCode> {}

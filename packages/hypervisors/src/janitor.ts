@@ -6,7 +6,9 @@ import { imageBitmaps, removeImageBitmap } from './libvirt/bitmaps.js';
 import { deleteCheckpoint, dropCheckpointAnyState } from './libvirt/checkpoints.js';
 import { Virsh } from './libvirt/virsh.js';
 import { isSameProcessAlive } from '@strongbox/config';
-import { DEFAULT_WORK_DIR, findStaleJobs, type JobState } from './work-dir.js';
+import { settleBlockCopy } from './libvirt/instant.js';
+import { deleteVolume } from './libvirt/pools.js';
+import { DEFAULT_WORK_DIR, findStaleJobs, type BackupJobState, type BlockCopyJobState, type ExportJobState, type JobState } from './work-dir.js';
 
 export type JanitorAction = { job: string; domain: string | null; did: string[] };
 
@@ -29,7 +31,7 @@ function qemuNbdServing(path: string): number[] {
     });
 }
 
-async function dropCheckpoint(virsh: Virsh, state: JobState, did: string[]): Promise<void> {
+async function dropCheckpoint(virsh: Virsh, state: BackupJobState, did: string[]): Promise<void> {
   await dropCheckpointAnyState(virsh, state.domain, state.checkpoint);
   did.push(`dropped unfinished checkpoint ${state.checkpoint}`);
 }
@@ -40,6 +42,14 @@ async function cleanJob(path: string, state: JobState, did: string[]): Promise<v
   for (const pid of new Set([...recorded.filter((pid) => cmdline(pid).includes(path)), ...qemuNbdServing(path)])) {
     process.kill(pid, 'SIGKILL');
     did.push(`killed qemu-nbd ${pid}`);
+  }
+  if (state.kind === 'export') {
+    await cleanExport(virsh, state, did);
+    return;
+  }
+  if (state.kind === 'block-copy') {
+    await cleanBlockCopy(virsh, state, did);
+    return;
   }
   if (state.kind === 'running') {
     await endJob(virsh, state.domain, path, state.exportMarker ?? path);
@@ -59,10 +69,32 @@ async function cleanJob(path: string, state: JobState, did: string[]): Promise<v
   }
 }
 
+/** A restore's export: its qemu-nbd is gone by now; the volume it was writing goes too, unless a VM took it meanwhile. */
+async function cleanExport(virsh: Virsh, state: ExportJobState, did: string[]): Promise<void> {
+  if (!state.ownedVolume) return;
+  const { pool, name } = state.ownedVolume;
+  try {
+    await deleteVolume(virsh, pool, name);
+    did.push(`deleted volume ${name} of pool ${pool}, which a restore had not finished writing`);
+  } catch (e) {
+    if (!(e instanceof HypervisorError && e.code === 'HV_BUSY')) throw e;
+    did.push(`kept volume ${name} of pool ${pool}: ${e.message}`);
+  }
+}
+
+async function cleanBlockCopy(virsh: Virsh, state: BlockCopyJobState, did: string[]): Promise<void> {
+  if (state.copier && isSameProcessAlive(state.copier.pid, state.copier.pidStart) && cmdline(state.copier.pid).includes('blockcopy')) {
+    process.kill(state.copier.pid, 'SIGKILL');
+    did.push(`stopped virsh blockcopy ${state.copier.pid}`);
+  }
+  did.push(await settleBlockCopy(virsh, state.domain, state.target, state.dest, state.format));
+}
+
 /**
- * Cleans up after movers that died mid-backup: for each job directory whose owner
- * process is gone, ends its libvirt backup job, kills its qemu-nbd, drops the checkpoint
- * it had started (the restore point was never written), and removes its files.
+ * Cleans up after movers that died mid-backup or mid-restore: for each job directory whose
+ * owner process is gone, ends its libvirt backup job, kills its qemu-nbd, drops the
+ * checkpoint it had started (the restore point was never written) or deletes the volume
+ * its restore was writing, and removes its files.
  */
 export async function runJanitor(options: { workDir?: string } = {}): Promise<JanitorAction[]> {
   const actions: JanitorAction[] = [];
@@ -80,7 +112,7 @@ export async function runJanitor(options: { workDir?: string } = {}): Promise<Ja
     await rm(stale.path, { recursive: true, force: true });
     await rm(`${stale.path}.state.json`, { force: true });
     did.push('removed scratch files');
-    actions.push({ job: stale.path, domain: stale.state?.domain ?? null, did });
+    actions.push({ job: stale.path, domain: stale.state && 'domain' in stale.state ? stale.state.domain : null, did });
   }
   return actions;
 }

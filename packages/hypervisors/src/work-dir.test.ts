@@ -28,7 +28,7 @@ describe('JobDir', () => {
     await job.update({ pidStart: job.current.pidStart + 1 }); // as if the pid had been recycled
     const stale = await findStaleJobs(work);
     expect(stale.map((s) => s.path)).toEqual([job.path]);
-    expect(stale[0]!.state?.checkpoint).toBe('strongbox-x');
+    expect(stale[0]!.state).toMatchObject({ kind: 'running', checkpoint: 'strongbox-x' });
     await job.remove();
     expect(readdirSync(work)).toEqual([]);
   });

@@ -12,12 +12,18 @@ import { randomBytes } from 'node:crypto';
 export const DEFAULT_WORK_DIR = '/var/tmp/strongbox-mover';
 export const JOB_PREFIX = 'strongbox-job-';
 
-export type JobState = {
+type JobCommon = {
   version: 1;
   pid: number;
   /** Start time of `pid` (clock ticks since boot), so a recycled pid is not taken for the owner. */
   pidStart: number;
   uri: string;
+  /** qemu-nbd processes this job started. */
+  qemuNbd: { pid: number; pidStart: number }[];
+};
+
+/** A backup's view of a VM. */
+export type BackupJobState = JobCommon & {
   domain: string;
   kind: 'running' | 'stopped';
   /** The checkpoint this job creates. */
@@ -27,50 +33,98 @@ export type JobState = {
   exportMarker?: string;
   /** `committed` once release('success') has started: the new checkpoint is then kept. */
   phase: 'preparing' | 'exporting' | 'committed';
-  /** Stopped VMs: qemu-nbd processes and the bitmaps this job added. */
-  qemuNbd: { pid: number; pidStart: number }[];
+  /** Stopped VMs: the bitmaps this job added. */
   addedBitmaps: { path: string; bitmap: string }[];
 };
 
-export class JobDir {
+/**
+ * A restore's qemu-nbd export of one image (to write it, or to read a stopped disk's dirty
+ * blocks). A dead owner leaves a qemu-nbd holding the image's lock: the janitor kills it,
+ * and deletes `ownedVolume` — a volume this restore created and had not finished writing.
+ */
+export type ExportJobState = JobCommon & {
+  kind: 'export';
+  image: string;
+  ownedVolume: { pool: string; name: string } | null;
+};
+
+/**
+ * Instant recovery's live copy of a disk onto a pool image (`virsh blockcopy --wait
+ * --pivot`, a child process that outlives a killed owner). The janitor stops the copier;
+ * then a VM already pivoted gets its persistent definition pointed at `dest` (else its next
+ * boot would be from the overlay), and a copy still mirroring is aborted.
+ */
+export type BlockCopyJobState = JobCommon & {
+  kind: 'block-copy';
+  domain: string;
+  target: string;
+  dest: string;
+  format: 'qcow2' | 'raw';
+  copier: { pid: number; pidStart: number } | null;
+};
+
+export type JobState = BackupJobState | ExportJobState | BlockCopyJobState;
+
+const owned = () => ({ version: 1 as const, pid: process.pid, pidStart: processStart(process.pid) ?? 0 });
+
+async function makeJobPath(workDir: string, owner: { uid: number; gid: number } | null): Promise<string> {
+  await mkdir(workDir, { recursive: true, mode: 0o711 });
+  // QEMU runs as its own user and must reach its socket inside: others need search (x) here.
+  const mode = (await stat(workDir)).mode & 0o7777;
+  if ((mode & 0o011) !== 0o011) await chmod(workDir, mode | 0o011);
+  const path = join(workDir, `${JOB_PREFIX}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
+  await mkdir(path, { mode: 0o700 });
+  // QEMU (not root) creates the NBD socket and writes scratch files here: only it and root may enter.
+  if (owner) await chown(path, owner.uid, owner.gid);
+  await chmod(path, 0o700);
+  return path;
+}
+
+export class JobDir<S extends JobState = BackupJobState> {
   private constructor(
     readonly path: string,
-    private state: JobState,
+    private state: S,
   ) {}
 
   static async create(
     workDir: string,
-    init: Omit<JobState, 'version' | 'pid' | 'pidStart' | 'phase' | 'qemuNbd' | 'addedBitmaps'>,
+    init: Omit<BackupJobState, 'version' | 'pid' | 'pidStart' | 'phase' | 'qemuNbd' | 'addedBitmaps'>,
     owner: { uid: number; gid: number } | null,
-  ): Promise<JobDir> {
-    await mkdir(workDir, { recursive: true, mode: 0o711 });
-    // QEMU runs as its own user and must reach its socket inside: others need search (x) here.
-    const mode = (await stat(workDir)).mode & 0o7777;
-    if ((mode & 0o011) !== 0o011) await chmod(workDir, mode | 0o011);
-    const path = join(workDir, `${JOB_PREFIX}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
-    await mkdir(path, { mode: 0o700 });
-    // QEMU (not root) creates the NBD socket and writes scratch files here: only it and root may enter.
-    if (owner) await chown(path, owner.uid, owner.gid);
-    await chmod(path, 0o700);
-    const state: JobState = {
-      version: 1,
-      pid: process.pid,
-      pidStart: processStart(process.pid) ?? 0,
-      phase: 'preparing',
-      qemuNbd: [],
-      addedBitmaps: [],
-      ...init,
-    };
+  ): Promise<JobDir<BackupJobState>> {
+    const path = await makeJobPath(workDir, owner);
+    return JobDir.start(path, { ...owned(), phase: 'preparing', qemuNbd: [], addedBitmaps: [], ...init });
+  }
+
+  /** A job for a restore's export of `image`; qemu-nbd runs as root here, so the directory stays root's. */
+  static async createExport(workDir: string, init: Omit<ExportJobState, 'version' | 'pid' | 'pidStart' | 'qemuNbd' | 'kind'>): Promise<JobDir<ExportJobState>> {
+    const path = await makeJobPath(workDir, null);
+    return JobDir.start(path, { ...owned(), kind: 'export', qemuNbd: [], ...init });
+  }
+
+  static async createBlockCopy(
+    workDir: string,
+    init: Omit<BlockCopyJobState, 'version' | 'pid' | 'pidStart' | 'qemuNbd' | 'kind' | 'copier'>,
+  ): Promise<JobDir<BlockCopyJobState>> {
+    const path = await makeJobPath(workDir, null);
+    return JobDir.start(path, { ...owned(), kind: 'block-copy', qemuNbd: [], copier: null, ...init });
+  }
+
+  private static async start<T extends JobState>(path: string, state: T): Promise<JobDir<T>> {
     const dir = new JobDir(path, state);
-    await dir.save();
+    try {
+      await dir.save();
+    } catch (e) {
+      await dir.remove();
+      throw e;
+    }
     return dir;
   }
 
-  get current(): Readonly<JobState> {
+  get current(): Readonly<S> {
     return this.state;
   }
 
-  async update(change: Partial<JobState>): Promise<void> {
+  async update(change: Partial<S>): Promise<void> {
     this.state = { ...this.state, ...change };
     await this.save();
   }
@@ -84,7 +138,8 @@ export class JobDir {
 
   /** This process gives the job up: the janitor, which cleans jobs no live process owns, takes it from here. */
   async disown(): Promise<void> {
-    await this.update({ pid: 0, pidStart: 0 });
+    this.state = { ...this.state, pid: 0, pidStart: 0 };
+    await this.save();
   }
 
   async remove(): Promise<void> {

@@ -1,44 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NbdDiskReader } from '@strongbox/nbd';
 import { HypervisorError } from '../errors.js';
 import type { BackupDisk, BackupOutcome, BackupView, SessionLogEntry } from '../types.js';
-import { processStart } from '@strongbox/config';
 import { JobDir } from '../work-dir.js';
 import type { ViewContext } from './backup-running.js';
 import { addImageBitmap, imageBitmaps, removeImageBitmap } from './bitmaps.js';
 import { applyRepairs, planForDomain } from './cbt-state.js';
 import { checkpointXml, deleteCheckpoint, type CheckpointNote } from './checkpoints.js';
+import { recordOf, startQemuNbd, stopQemuNbd } from './qemu-nbd.js';
 import { escapeXml } from './xml.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startQemuNbd(args: string[], socket: string): Promise<ChildProcess> {
-  const child = spawn('qemu-nbd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const failed = new Promise<never>((_, reject) => {
-    child.once('error', (e) => reject(new HypervisorError('HV_EXPORT', `cannot run qemu-nbd (is qemu-utils installed?): ${e.message}`)));
-    child.once('exit', (code) => reject(new HypervisorError('HV_EXPORT', `qemu-nbd exited (${code}): ${stderr.trim()}`)));
-  });
-  failed.catch(() => undefined); // observed below through Promise.race; exits after start are handled by the NBD client
-  const ready = (async () => {
-    for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(25);
-    if (!existsSync(socket)) throw new HypervisorError('HV_EXPORT', `qemu-nbd did not create ${socket}: ${stderr.trim()}`);
-  })();
-  await Promise.race([ready, failed]);
-  return child;
-}
-
-async function stopQemuNbd(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(5_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
 
 /**
  * A stopped VM: nothing writes its disks, so the images themselves are the consistent
@@ -113,7 +85,7 @@ export async function openStoppedBackup(ctx: ViewContext): Promise<BackupView> {
       args.push(d.source);
       const child = await startQemuNbd(args, socket);
       servers.push(child);
-      await job.update({ qemuNbd: servers.map((s) => ({ pid: s.pid!, pidStart: processStart(s.pid!) ?? 0 })) });
+      await job.update({ qemuNbd: recordOf(servers) });
       sockets.set(d.target, socket);
       disks.push({ target: d.target, sizeBytes: dom.sizes.get(d.target) ?? 0, format: d.format, mode });
     }

@@ -1,14 +1,38 @@
 import { statfs } from 'node:fs/promises';
 import { HypervisorError } from '../errors.js';
 import { runJanitor } from '../janitor.js';
-import type { BackupRequest, BackupView, HostInfo, HypervisorConnector, RestoreTarget, VmDetails, VmSummary } from '../types.js';
+import type {
+  AttachDiskRequest,
+  BackupRequest,
+  BackupView,
+  DirtyExtent,
+  HostInfo,
+  HypervisorConnector,
+  ImageExport,
+  ImageExportOptions,
+  ImageFormat,
+  NbdOverlaySpec,
+  PowerState,
+  RestoredVmSpec,
+  RestoreTarget,
+  StoragePool,
+  VmDetails,
+  VmSummary,
+} from '../types.js';
 import { DEFAULT_WORK_DIR } from '../work-dir.js';
 import { CHECKPOINT_PREFIX } from '../cbt-plan.js';
 import { openRunningBackup, type NbdTransport } from './backup-running.js';
 import { openStoppedBackup } from './backup-stopped.js';
+import { dirtyExtentsSince } from './dirty-extents.js';
+import { attachDisk, replaceDiskSource } from './disk-config.js';
+import { openImageExport } from './image-export.js';
+import { canonical } from './image-users.js';
+import { blockCopyToPool, createNbdOverlay, type BlockCopyOptions } from './instant.js';
 import { describeDomain, getVm, listHosts, listVms } from './inventory.js';
+import { createVolume, deleteVolume, listPools } from './pools.js';
+import { checkpointsOf, dropAllCheckpoints } from './restore-checkpoints.js';
+import { defineRestoredVm, destroyVm, domainName, powerState, startVm, undefineVm } from './restored-vm.js';
 import { Virsh } from './virsh.js';
-import { node, parseXml, text } from './xml.js';
 
 export type LibvirtConnectorOptions = {
   /** e.g. `qemu:///system`, `qemu+ssh://root@host/system`. */
@@ -60,6 +84,10 @@ export class LibvirtConnector implements HypervisorConnector {
     return getVm(this.virsh, nameOrUuid);
   }
 
+  async vmExists(nameOrUuid: string): Promise<boolean> {
+    return (await domainName(this.virsh, nameOrUuid)) !== null;
+  }
+
   async openBackup(request: BackupRequest): Promise<BackupView> {
     const dom = await describeDomain(this.virsh, request.vm);
     // Sortable, unique per VM, and recognisably ours.
@@ -80,24 +108,85 @@ export class LibvirtConnector implements HypervisorConnector {
 
   /** libvirt storage pools (directory-like) a restored disk can be written to. */
   async restoreTargets(): Promise<RestoreTarget[]> {
-    const names = (await this.virsh.run(['pool-list', '--all', '--name']))
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const targets: RestoreTarget[] = [];
-    for (const name of names) {
-      const pool = node(parseXml(await this.virsh.run(['pool-dumpxml', name]), 'pool XML').pool);
-      const path = text(node(pool.target).path);
-      if (!path) continue;
-      const available = Number(text(pool.available));
-      targets.push({ kind: 'storage-pool', name, path, availableBytes: Number.isFinite(available) ? available : null });
-    }
+    const targets: RestoreTarget[] = (await this.listPools())
+      .filter((p): p is StoragePool & { path: string } => p.active && p.path !== null)
+      .map((p) => ({ kind: 'storage-pool', name: p.name, path: p.path, availableBytes: p.availableBytes }));
     if (targets.length === 0 && this.isLocal) {
       // No pool and no default image directory: there is simply no target to offer.
       const s = await statfs('/var/lib/libvirt/images').catch(() => null);
       if (s) targets.push({ kind: 'directory', name: 'default-images', path: '/var/lib/libvirt/images', availableBytes: s.bavail * s.bsize });
     }
     return targets;
+  }
+
+  private get ctx() {
+    return { virsh: this.virsh, workDir: this.workDir, isLocal: this.isLocal };
+  }
+
+  /** Storage pools, refreshed. */
+  listPools(): Promise<StoragePool[]> {
+    return listPools(this.virsh);
+  }
+
+  createVolume(pool: string, name: string, capacityBytes: number, format: ImageFormat, neededBytes?: number): Promise<{ path: string }> {
+    return createVolume(this.virsh, pool, name, capacityBytes, format, neededBytes);
+  }
+
+  deleteVolume(pool: string, name: string): Promise<void> {
+    return deleteVolume(this.virsh, pool, name, this.isLocal ? canonical : undefined);
+  }
+
+  /** An image served over NBD for a restore to write (or to read its bitmap); refused while a running VM uses it. */
+  openImageExport(path: string, format: ImageFormat, options?: ImageExportOptions): Promise<ImageExport> {
+    return openImageExport(this.ctx, path, format, options);
+  }
+
+  checkpointsOf(vm: string): Promise<string[]> {
+    return checkpointsOf(this.virsh, vm);
+  }
+
+  dirtyExtentsSince(vm: string, target: string, checkpoint: string): Promise<DirtyExtent[]> {
+    return dirtyExtentsSince(this.ctx, vm, target, checkpoint);
+  }
+
+  dropAllCheckpoints(vm: string, options?: { metadataOnly?: boolean }): Promise<string[]> {
+    return dropAllCheckpoints(this.virsh, vm, options);
+  }
+
+  defineRestoredVm(spec: RestoredVmSpec): Promise<VmSummary> {
+    return defineRestoredVm(this.ctx, spec);
+  }
+
+  undefineVm(name: string): Promise<void> {
+    return undefineVm(this.ctx, name);
+  }
+
+  startVm(name: string): Promise<void> {
+    return startVm(this.virsh, name);
+  }
+
+  destroyVm(name: string): Promise<void> {
+    return destroyVm(this.virsh, name);
+  }
+
+  powerState(name: string): Promise<PowerState> {
+    return powerState(this.virsh, name);
+  }
+
+  replaceDiskSource(vm: string, target: string, path: string, format: ImageFormat): Promise<void> {
+    return replaceDiskSource(this.ctx, vm, target, path, format);
+  }
+
+  attachDisk(vm: string, disk: AttachDiskRequest): Promise<{ target: string }> {
+    return attachDisk(this.ctx, vm, disk);
+  }
+
+  createNbdOverlay(dir: string, file: string, source: NbdOverlaySpec): Promise<string> {
+    return createNbdOverlay(this.ctx, dir, file, source);
+  }
+
+  blockCopyToPool(vm: string, target: string, destPath: string, format: ImageFormat, options?: BlockCopyOptions): Promise<void> {
+    return blockCopyToPool(this.ctx, vm, target, destPath, format, options);
   }
 }
 

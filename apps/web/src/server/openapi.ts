@@ -1,5 +1,14 @@
 import { z, type ZodType } from 'zod';
-import { jobSpecSchema, type Permission } from '@strongbox/core';
+import { jobSpecSchema, restoreResultSchema, type Permission } from '@strongbox/core';
+import {
+  catalogPointDto,
+  catalogVmDto,
+  instantMigrateBody,
+  instantRecoveryDto,
+  restoreRequestBody,
+  restoreRequestDto,
+  storagePoolDto,
+} from './restore-schemas';
 import {
   createConnectionBody,
   createTokenBody,
@@ -33,6 +42,22 @@ type Operation = {
 const runStartedDto = z.object({ sessionId: z.uuid() });
 
 const list = (item: ZodType) => z.object({ data: z.array(item), total: z.number(), page: z.number(), perPage: z.number() });
+
+/** A restore session: the session's figures and tasks (as `GET /sessions/{id}`), its request, and its result once it ended. */
+const restoreSessionDto = z.looseObject({
+  id: z.uuid(),
+  kind: z.literal('restore'),
+  name: z.string(),
+  status: z.string(),
+  triggeredBy: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  percent: z.number(),
+  summary: restoreResultSchema.nullable(),
+  tasks: z.array(z.looseObject({ diskName: z.string().nullable(), status: z.string(), percent: z.number() })),
+  restore: restoreRequestDto,
+});
+const accepted = z.object({ accepted: z.literal(true) });
 
 /** The API's operations; the document is generated from the same zod schemas the routes parse. */
 export const OPERATIONS: Operation[] = [
@@ -111,7 +136,13 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/sessions/{id}', summary: 'One session with a task per VM disk: progress, figures, bottleneck, result', permission: 'read' },
   { method: 'get', path: '/sessions/{id}/logs', summary: 'Log lines after the cursor `after`', permission: 'read' },
   { method: 'get', path: '/sessions/{id}/events', summary: 'Server-sent events: `session` on every change, `log` lines, `end`', permission: 'read' },
-  { method: 'post', path: '/sessions/{id}/stop', summary: 'Stop a running session', permission: 'jobs.run', status: 202 },
+  {
+    method: 'post',
+    path: '/sessions/{id}/stop',
+    summary: 'Stop a running session (a restore session: permission `restore` instead)',
+    permission: 'jobs.run',
+    status: 202,
+  },
   {
     method: 'post',
     path: '/sessions/{id}/retry',
@@ -142,6 +173,75 @@ export const OPERATIONS: Operation[] = [
     summary: 'Remove a repository no job uses and that holds no point (Administrator)',
     permission: 'delete',
     status: 204,
+  },
+  {
+    method: 'post',
+    path: '/restores',
+    summary:
+      'Start a restore (entire VM, new or in place; virtual disks; instant recovery): its session exists when this answers. A refusal names its field in `details.field`: 400 bad input, 404 an unknown point, pool, connection, host or VM, 409 a name taken, too little free space, the repository offline. Audited, refusals too',
+    permission: 'restore',
+    body: restoreRequestBody,
+    response: runStartedDto,
+    status: 202,
+  },
+  {
+    method: 'get',
+    path: '/restores',
+    summary: 'Restore sessions, newest first, each with its request (paginated)',
+    permission: 'read',
+    response: list(restoreSessionDto),
+  },
+  {
+    method: 'get',
+    path: '/restores/{id}',
+    summary: 'One restore session: tasks, figures, its request, and the instant recovery it made',
+    permission: 'read',
+    response: restoreSessionDto.extend({ instantRecovery: instantRecoveryDto.nullable() }),
+  },
+  {
+    method: 'get',
+    path: '/restore-catalog',
+    summary: 'VMs that have restore points, found by name (?q=), including VMs no longer in the inventory',
+    permission: 'read',
+    response: list(catalogVmDto),
+  },
+  {
+    method: 'get',
+    path: '/restore-catalog/points',
+    summary: "One VM's restore points, newest first (?vmId= for a VM of the inventory, ?vmName= for one whose row is gone)",
+    permission: 'read',
+    response: list(catalogPointDto),
+  },
+  {
+    method: 'get',
+    path: '/connections/{id}/pools',
+    summary: "The connection's storage pools as its last rescan saw them",
+    permission: 'read',
+    response: list(storagePoolDto),
+  },
+  {
+    method: 'get',
+    path: '/instant-recoveries',
+    summary: 'Instant recoveries that may hold a VM, overlay or export, newest first (?all=1: every one)',
+    permission: 'read',
+    response: list(instantRecoveryDto),
+  },
+  {
+    method: 'post',
+    path: '/instant-recoveries/{id}/migrate',
+    summary: 'Migrate to production: copy the running VM into a storage pool, then end the export; 404 unknown recovery or pool, 409 unless running',
+    permission: 'restore',
+    body: instantMigrateBody,
+    response: accepted,
+    status: 202,
+  },
+  {
+    method: 'post',
+    path: '/instant-recoveries/{id}/stop',
+    summary: 'Stop publishing: remove the recovered VM, its overlays and the export; 409 unless running or broken',
+    permission: 'restore',
+    response: accepted,
+    status: 202,
   },
   { method: 'get', path: '/restore-points', summary: 'The restore-point catalog, newest first (?vmId=, ?jobId=, ?repositoryId=)', permission: 'read' },
   { method: 'get', path: '/settings/processing', summary: 'Parallel or sequential processing', permission: 'read' },

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPERATIONS } from './openapi';
+import { OPERATIONS, openApiDocument } from './openapi';
 
 const API = join(import.meta.dirname, '../app/api/v1');
 /** Routes that are public on purpose. */
@@ -41,5 +41,13 @@ describe('/api/v1 routes', () => {
       .filter((k) => k !== 'GET /openapi.json')
       .sort();
     expect(documented).toEqual(implemented);
+  });
+
+  it('make an OpenAPI document: every schema converts to JSON Schema', () => {
+    const doc = openApiDocument();
+    expect(Object.keys(doc.paths)).toContain('/restores');
+    const start = doc.paths['/restores']!.post as { requestBody: { content: { 'application/json': { schema: { oneOf?: unknown[]; anyOf?: unknown[] } } } } };
+    const body = start.requestBody.content['application/json'].schema;
+    expect((body.oneOf ?? body.anyOf)?.length).toBe(4);
   });
 });

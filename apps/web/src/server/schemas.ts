@@ -153,7 +153,7 @@ export const RUN_STATUSES = ['pending', 'running', 'success', 'warning', 'failed
 export const sessionQuery = pageQuery.extend({
   status: z.enum(RUN_STATUSES).optional(),
   jobId: z.uuid().optional(),
-  kind: z.enum(['backup', 'maintenance']).optional(),
+  kind: z.enum(['backup', 'maintenance', 'restore']).optional(),
 });
 
 const MiB = 1024 * 1024;

@@ -63,6 +63,7 @@ export function toSessionDto(s: Session, now = new Date()) {
     bytesRead: tasks.reduce((n, t) => n + t.bytesRead, 0),
     bytesProcessed: tasks.reduce((n, t) => n + t.bytesProcessed, 0),
     bytesTransferred: tasks.reduce((n, t) => n + t.bytesTransferred, 0),
+    bytesWritten: tasks.reduce((n, t) => n + t.bytesWritten, 0),
     tasks,
   };
 }

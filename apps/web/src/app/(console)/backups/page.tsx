@@ -1,15 +1,18 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { can } from '@strongbox/core';
 import { prisma, RestorePoints } from '@strongbox/db';
 import { PageHeader } from '@/components/area-page';
 import { bytes } from '@/components/format';
+import { currentUser } from '@/server/auth';
 
 export const metadata: Metadata = { title: 'Backups' };
 export const dynamic = 'force-dynamic';
 
 /** Restore points, grouped by job and VM, newest first. */
 export default async function BackupsPage() {
-  const points = await new RestorePoints(prisma()).byVm();
+  const [points, user] = await Promise.all([new RestorePoints(prisma()).byVm(), currentUser()]);
+  const canRestore = Boolean(user && can(user.role, 'restore'));
   const groups = new Map<string, typeof points>();
   for (const p of points) {
     const key = `${p.job?.name ?? '(no job)'} / ${p.vmName}`;
@@ -46,7 +49,12 @@ export default async function BackupsPage() {
                     <td className="p-2">{p.kind}</td>
                     <td className="p-2">{disks.map((d) => `${d.name} ${bytes(d.size)}`).join(', ')}</td>
                     <td className="p-2">{bytes(disks.reduce((n, d) => n + d.storedBytes, 0))}</td>
-                    <td className="p-2 text-right">
+                    <td className="space-x-3 p-2 text-right">
+                      {canRestore && (
+                        <Link className="text-sky-700 underline" href={`/restore?point=${p.id}`} data-testid={`restore-from-${p.id}`}>
+                          Restore…
+                        </Link>
+                      )}
                       {p.sessionId && (
                         <Link className="text-sky-700 underline" href={`/sessions/${p.sessionId}`}>
                           session

@@ -5,6 +5,7 @@ import { useState } from 'react';
 import type { JobObject, JobSpecInput, Schedule } from '@strongbox/core';
 import { api } from '@/components/api-client';
 import { useMutation } from '@/components/use-mutation';
+import { WizardProgress } from '@/components/wizard-progress';
 import type { JobDto } from '@/server/jobs-service';
 import { ObjectsStep, OptionsStep, RetentionStep, ScheduleStep, SummaryStep } from './wizard-steps';
 import type { WizardChoices } from './wizard-data';
@@ -61,17 +62,7 @@ export function JobWizard({ choices, initial }: { choices: WizardChoices; initia
   const canNext = step === 0 ? draft.name.trim().length > 0 : step === 1 ? draft.objects.length > 0 && Boolean(draft.connectionId) : true;
   return (
     <div className="max-w-3xl">
-      <ol className="mb-6 flex gap-2 text-sm" aria-label="Wizard steps">
-        {STEPS.map((label, i) => (
-          <li
-            key={label}
-            aria-current={i === step ? 'step' : undefined}
-            className={`rounded-full px-3 py-1 ${i === step ? 'bg-sky-700 text-white' : i < step ? 'bg-sky-100 text-sky-800' : 'bg-slate-200 text-slate-600'}`}
-          >
-            {i + 1}. {label}
-          </li>
-        ))}
-      </ol>
+      <WizardProgress steps={STEPS} current={step} />
       {conflict && (
         <div role="alert" className="mb-4 rounded border border-amber-300 bg-amber-50 p-3 text-sm">
           Someone else saved this job after you opened it. Your changes were not saved.{' '}

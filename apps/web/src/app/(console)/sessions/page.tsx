@@ -34,6 +34,7 @@ export default async function SessionsPage({ searchParams }: { searchParams: Pro
             <option value="">any</option>
             <option value="backup">backup</option>
             <option value="maintenance">maintenance</option>
+            <option value="restore">restore</option>
           </select>
         </label>
         <button className="rounded bg-slate-700 px-3 py-1 text-white">Filter</button>

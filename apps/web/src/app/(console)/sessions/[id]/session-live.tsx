@@ -9,7 +9,9 @@ import { bytes, duration } from '@/components/format';
 import { ProgressBar, StatusBadge } from '@/components/status-badge';
 import { ThroughputChart } from '@/components/throughput-chart';
 import { useMutation } from '@/components/use-mutation';
+import type { RestoreOfSession } from '@/server/restores-service';
 import type { SessionDto, TaskDto, toLogDto } from '@/server/sessions-service';
+import { RestoreFacts } from './restore-facts';
 
 type Log = ReturnType<typeof toLogDto>;
 /** The session a retry ran again, as page.tsx found it (null when it has been deleted since). */
@@ -23,7 +25,17 @@ const UNIT_NAMES: Record<string, string> = MAINTENANCE_NAMES;
 /** What a task is grouped under: its VM, or for maintenance (no VM) the operation as the operator knows it. */
 const groupOf = (t: TaskDto) => t.vmName ?? UNIT_NAMES[t.unit] ?? '?';
 
-function Figures({ task }: { task: TaskDto }) {
+/** A backup reads, processes and transfers; a restore reads from the repository and writes to its target. */
+function Figures({ task, restore }: { task: TaskDto; restore: boolean }) {
+  const figures: [string, number][] = restore
+    ? [
+        ['Written', task.bytesWritten],
+        ['Transferred', task.bytesTransferred],
+      ]
+    : [
+        ['Processed', task.bytesProcessed],
+        ['Transferred', task.bytesTransferred],
+      ];
   return (
     <dl className="grid grid-cols-4 gap-x-4 text-xs text-slate-600">
       <div>
@@ -32,14 +44,12 @@ function Figures({ task }: { task: TaskDto }) {
           {bytes(task.bytesRead)}
         </dd>
       </div>
-      <div>
-        <dt className="inline">Processed </dt>
-        <dd className="inline font-medium">{bytes(task.bytesProcessed)}</dd>
-      </div>
-      <div>
-        <dt className="inline">Transferred </dt>
-        <dd className="inline font-medium">{bytes(task.bytesTransferred)}</dd>
-      </div>
+      {figures.map(([label, n]) => (
+        <div key={label}>
+          <dt className="inline">{label} </dt>
+          <dd className="inline font-medium">{bytes(n)}</dd>
+        </div>
+      ))}
       <div>
         {task.status === 'running' && task.rate > 0
           ? `${bytes(task.rate)}/s${task.etaSeconds !== null ? `, ${duration(task.etaSeconds * 1000)} left` : ''}`
@@ -55,7 +65,22 @@ function Figures({ task }: { task: TaskDto }) {
 }
 
 /** The session page: live over server-sent events until the session ends. */
-export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial: SessionDto; initialLogs: Log[]; canRun: boolean; retryOf: RetryOf }) {
+export function SessionLive({
+  initial,
+  initialLogs,
+  canStop,
+  canRetry,
+  retryOf,
+  restore,
+}: {
+  initial: SessionDto;
+  initialLogs: Log[];
+  canStop: boolean;
+  canRetry: boolean;
+  retryOf: RetryOf;
+  /** A restore session's request and instant recovery; null for other kinds. */
+  restore: RestoreOfSession | null;
+}) {
   const router = useRouter();
   const [session, setSession] = useState(initial);
   const [logs, setLogs] = useState(initialLogs);
@@ -90,7 +115,10 @@ export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial
 
   const message = error?.text ?? done;
   const bottleneck = session.tasks.find((t) => t.status === 'running' && t.bottleneck)?.bottleneck ?? session.tasks.find((t) => t.bottleneck)?.bottleneck;
-  const vms = [...new Set(session.tasks.map(groupOf))];
+  // A restore's tasks are the disks it writes, all to one target: grouped under it.
+  const restoreHeading = restore ? (restore.restore.newVmName ?? restore.restore.targetVm?.name ?? restore.restore.pool?.name ?? 'Disks') : null;
+  const group = (t: TaskDto) => restoreHeading ?? groupOf(t);
+  const vms = [...new Set(session.tasks.map(group))];
   return (
     <div data-testid="session">
       <header className="mb-4 flex items-center gap-4">
@@ -100,12 +128,12 @@ export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial
           started {new Date(session.startedAt).toLocaleString()} by {session.triggeredBy}, {duration(session.durationMs)}
         </span>
         <span className="ml-auto space-x-3">
-          {canRun && !session.endedAt && !session.stopRequested && (
+          {canStop && !session.endedAt && !session.stopRequested && (
             <button type="button" className="rounded bg-red-700 px-3 py-1 text-white disabled:opacity-50" disabled={busy} onClick={() => void stop()}>
               Stop
             </button>
           )}
-          {canRun && session.endedAt && session.tasks.some((t) => ['failed', 'cancelled', 'interrupted'].includes(t.status)) && (
+          {canRetry && session.endedAt && session.tasks.some((t) => ['failed', 'cancelled', 'interrupted'].includes(t.status)) && (
             <button type="button" className="rounded bg-sky-700 px-3 py-1 text-white disabled:opacity-50" disabled={busy} onClick={() => void retry()}>
               Retry failed VMs
             </button>
@@ -125,6 +153,7 @@ export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial
           {message}
         </p>
       )}
+      {restore && <RestoreFacts restore={restore} summary={session.summary} />}
       <section className="mb-6 grid grid-cols-5 gap-3 rounded-lg border border-slate-200 bg-white p-4 text-sm">
         <div className="col-span-5">
           <ProgressBar percent={session.percent} label="session progress" />
@@ -136,7 +165,7 @@ export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial
           Read <b>{bytes(session.bytesRead)}</b>
         </div>
         <div>
-          Processed <b>{bytes(session.bytesProcessed)}</b>
+          {restore ? 'Written' : 'Processed'} <b>{bytes(restore ? session.bytesWritten : session.bytesProcessed)}</b>
         </div>
         <div>
           Transferred <b>{bytes(session.bytesTransferred)}</b>
@@ -145,7 +174,7 @@ export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial
           Bottleneck <b data-testid="bottleneck">{bottleneck ? (BOTTLENECK[bottleneck] ?? bottleneck) : '—'}</b>
         </div>
         <div>
-          VMs <b>{vms.length}</b>
+          {restore ? 'Disks' : 'VMs'} <b>{restore ? session.tasks.length : vms.length}</b>
         </div>
         <div className="col-span-5">
           <ThroughputChart points={session.throughput} startedAt={session.startedAt} />
@@ -156,7 +185,7 @@ export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial
           <div key={vm} className="rounded-lg border border-slate-200 bg-white p-4" data-testid={`vm-${vm}`}>
             <h2 className="mb-2 font-medium">{vm}</h2>
             {session.tasks
-              .filter((t) => groupOf(t) === vm)
+              .filter((t) => group(t) === vm)
               .map((t) => (
                 <div key={t.id} className="mb-3" data-testid={`task-${vm}-${t.diskName ?? t.unit}`}>
                   <div className="mb-1 flex items-center gap-3 text-sm">
@@ -174,7 +203,7 @@ export function SessionLive({ initial, initialLogs, canRun, retryOf }: { initial
                     </span>
                   </div>
                   <ProgressBar percent={t.percent} label={t.diskName ? `${vm} ${t.diskName}` : vm} />
-                  <Figures task={t} />
+                  <Figures task={t} restore={restore !== null} />
                   {t.error && <p className="mt-1 text-xs text-red-700">{t.error}</p>}
                 </div>
               ))}

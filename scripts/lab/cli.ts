@@ -7,11 +7,25 @@
  * tsx scripts/lab/cli.ts rm <name>...                                    removes VMs and their disks
  */
 import { messageOf } from '@strongbox/core';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineLabVm, destroyLabVm, ensureLab, GuestConsole, labDown, labPaths, labUp, startLabVm } from './index.js';
+import { defineLabVm, destroyLabVm, ensureLab, GuestConsole, labDown, labPaths, labUp, startLabVm, virsh } from './index.js';
+
+/**
+ * The guest's serial console socket: a lab VM's own, or where the domain's XML puts it (a
+ * VM restored from a lab VM has its sockets in a folder of its own).
+ */
+async function consoleSocket(vm: string): Promise<string> {
+  const own = join(labPaths().vms, vm, 'console.sock');
+  if (existsSync(own)) return own;
+  const { stdout } = await virsh('dumpxml', vm);
+  const found = /<serial type='unix'>\s*<source mode='bind' path='([^']+)'/.exec(stdout);
+  if (!found?.[1]) throw new Error(`${vm} has no serial console socket`);
+  return found[1];
+}
 
 async function guest(vm: string): Promise<GuestConsole> {
-  const c = await GuestConsole.connect(join(labPaths().vms, vm, 'console.sock'));
+  const c = await GuestConsole.connect(await consoleSocket(vm));
   await c.waitReady(10_000);
   return c;
 }

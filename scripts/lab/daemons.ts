@@ -52,3 +52,22 @@ export async function ensureDaemons(): Promise<void> {
   }
   throw new LabError('LAB_LIBVIRT', `libvirtd does not answer on ${LIBVIRT_URI} after 10 s`);
 }
+
+/** The lab's storage pool: where restores write their images, as they would into a host's pool. */
+export const LAB_POOL = 'sblab-pool';
+
+/**
+ * A directory storage pool `sblab-pool` at `dir`, defined, built, started and autostarted
+ * when missing or stopped (libvirtd without systemd does not autostart it after a restart).
+ */
+export async function ensurePool(dir: string): Promise<void> {
+  const info = await run('virsh', ['-c', LIBVIRT_URI, 'pool-info', LAB_POOL], { allowFailure: true });
+  if (info.code !== 0) {
+    await run('virsh', ['-c', LIBVIRT_URI, 'pool-define-as', LAB_POOL, 'dir', '--target', dir]);
+    await run('virsh', ['-c', LIBVIRT_URI, 'pool-build', LAB_POOL]);
+  }
+  if (!/State:\s+running/.test(info.stdout)) {
+    await run('virsh', ['-c', LIBVIRT_URI, 'pool-start', LAB_POOL], { allowFailure: true });
+    await run('virsh', ['-c', LIBVIRT_URI, 'pool-autostart', LAB_POOL], { allowFailure: true });
+  }
+}

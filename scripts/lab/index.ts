@@ -1,9 +1,11 @@
-import { ensureDaemons } from './daemons.js';
+import { join } from 'node:path';
+import { ensureDaemons, ensurePool } from './daemons.js';
 import { ensureGuestImage, ensurePackages } from './install.js';
 import { labPaths, type LabPaths } from './paths.js';
 import { LabError } from './run.js';
 import { defineLabVm, destroyLabVm, existingLabVm, listLabVms, startLabVm, type LabVm, type LabVmSpec } from './vm.js';
 
+export { LAB_POOL } from './daemons.js';
 export { GuestConsole } from './guest-console.js';
 export { LAB_PREFIX, LIBVIRT_URI, labPaths, type LabPaths } from './paths.js';
 export { LabError } from './run.js';
@@ -24,6 +26,7 @@ export async function ensureLab(paths: LabPaths = labPaths()): Promise<LabPaths>
   await ensurePackages();
   await ensureGuestImage(paths);
   await ensureDaemons();
+  await ensurePool(join(paths.root, 'pool'));
   return paths;
 }
 

@@ -105,6 +105,12 @@ export async function destroyLabVm(paths: LabPaths, name: string): Promise<void>
   }
   const dir = join(paths.vms, name);
   if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  // Images a restore made for it in the lab's pool (named after the VM).
+  const pool = join(paths.root, 'pool');
+  if (existsSync(pool)) {
+    for (const file of await readdir(pool)) if (file.startsWith(`${name}-`)) await rm(join(pool, file), { force: true });
+    await run('virsh', ['-c', LIBVIRT_URI, 'pool-refresh', 'sblab-pool'], { allowFailure: true });
+  }
 }
 
 export async function listLabVms(): Promise<string[]> {

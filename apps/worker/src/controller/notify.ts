@@ -15,12 +15,25 @@ export async function notifySession(db: PrismaClient, sessionId: string, publicU
     where: { id: sessionId },
     select: {
       name: true,
+      kind: true,
+      triggeredBy: true,
       status: true,
       startedAt: true,
       endedAt: true,
       notifiedAt: true,
       job: { select: jobSelect },
-      tasks: { select: { diskName: true, status: true, bytesRead: true, bytesTransferred: true, error: true, readMode: true, vm: { select: { name: true } } } },
+      tasks: {
+        select: {
+          diskName: true,
+          status: true,
+          bytesRead: true,
+          bytesTransferred: true,
+          bytesWritten: true,
+          error: true,
+          readMode: true,
+          vm: { select: { name: true } },
+        },
+      },
     },
   });
   if (!session) return { sent: false, reason: 'no such session' };
@@ -29,13 +42,16 @@ export async function notifySession(db: PrismaClient, sessionId: string, publicU
   if (!smtp?.enabled) return { sent: false, reason: 'notifications are off' };
   const notify = session.job ? specOf(session.job).options.notify : null;
   if (notify && !notify[notifySwitch(session.status)]) return { sent: false, reason: `the job does not send on ${session.status}` };
-  const to = [...new Set([...smtp.to, ...(notify?.to ?? [])])];
+  // A restore's email goes to who asked for it (a user signs in with an email; a token has none) and the global recipients.
+  const requester = session.kind === 'restore' && /^[^@\s:]+@[^@\s]+$/.test(session.triggeredBy) ? [session.triggeredBy] : [];
+  const to = [...new Set([...requester, ...smtp.to, ...(notify?.to ?? [])])];
   if (to.length === 0) return { sent: false, reason: 'no recipients' };
   const word = STATUS_WORD[session.status] ?? session.status;
   const seconds = session.endedAt ? Math.round((session.endedAt.getTime() - session.startedAt.getTime()) / 1000) : 0;
-  const lines = session.tasks.map(
-    (t) =>
-      `  ${t.vm?.name ?? '?'} ${t.diskName}: ${t.status} — read ${mib(t.bytesRead)} (${t.readMode === 'changed' ? 'changed blocks' : 'whole disk'}), transferred ${mib(t.bytesTransferred)}${t.error ? ` — ${t.error}` : ''}`,
+  const lines = session.tasks.map((t) =>
+    session.kind === 'restore'
+      ? `  ${t.diskName}: ${t.status} — read ${mib(t.bytesRead)} from the repository, wrote ${mib(t.bytesWritten)}${t.error ? ` — ${t.error}` : ''}`
+      : `  ${t.vm?.name ?? '?'} ${t.diskName}: ${t.status} — read ${mib(t.bytesRead)} (${t.readMode === 'changed' ? 'changed blocks' : 'whole disk'}), transferred ${mib(t.bytesTransferred)}${t.error ? ` — ${t.error}` : ''}`,
   );
   const text = [
     `${session.name}: ${word}`,

@@ -39,10 +39,20 @@ export async function rescanConnection(db: PrismaClient, connectionId: string, c
         disks: vm.disks.map((d) => ({ name: d.target, path: d.path, format: d.format, sizeBytes: d.sizeBytes })),
       });
     }
+    const targets = await hypervisor.restoreTargets();
     await inventory.applyRescan(
       connectionId,
       hosts.map((h) => ({ name: h.name, cpuCount: h.cpus, memoryBytes: h.memoryBytes })),
       vms,
+      new Date(),
+      targets.map((t) => ({
+        name: t.name,
+        type: t.kind,
+        path: t.path,
+        capacityBytes: null,
+        availableBytes: t.availableBytes,
+        active: true,
+      })),
     );
     return { vms: vms.length, removed: false as const };
   } catch (error) {

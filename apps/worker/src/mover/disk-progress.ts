@@ -6,7 +6,7 @@ import type { Progress, Throttle } from '@strongbox/pipeline';
 /**
  * What a running disk does every second besides moving data: records its figures (the
  * console's progress bars read them), notices a stop of its session or that its unit was
- * taken back, and re-splits its repository's write-rate limit among the VMs writing to it.
+ * taken back, and re-splits its repository's rate limit among the units using it.
  */
 export class DiskProgress {
   private last = 0;
@@ -18,14 +18,15 @@ export class DiskProgress {
     private readonly runs: Runs,
     private readonly unit: UnitHandle,
     private readonly taskId: string,
-    private readonly repositoryId: string,
+    /** This unit's share of its repository's rate limit now (write for a backup, read for a restore). */
+    private readonly share: () => Promise<number | null>,
     private readonly throttle: Throttle,
     private readonly stop: AbortController,
     private readonly log: Logger,
   ) {}
 
   async splitRate(): Promise<void> {
-    this.throttle.setRate(await this.runs.mover.writeRateShare(this.repositoryId));
+    this.throttle.setRate(await this.share());
   }
 
   /** Called by the pipeline at most every second; the writes are chained, never parallel. */

@@ -5,8 +5,10 @@ import type { Logger } from 'pino';
 import { BackupRepositories, Movers, Runs, type PrismaClient } from '@strongbox/db';
 import { consume, moverQueue } from '@strongbox/queue';
 import { Repository } from '@strongbox/repository';
+import { closeInstantServers, instantAction, resumeInstantRecoveries } from './instant.js';
 import { runMaintenance } from './maintain.js';
 import type { MoverContext } from './mover-context.js';
+import { runRestore } from './run-restore.js';
 import { runVm } from './run-vm.js';
 import { settlePreviousLife } from './settle.js';
 
@@ -27,8 +29,9 @@ export type MoverOptions = {
 /**
  * The data mover role: registers itself, settles what its previous life left (it keeps its
  * id across restarts), heartbeats, tells which repository stores it sees, and runs the
- * units the controller puts in its own queue — VMs to back up, as many
- * at once as its task limit; maintenance of the stores it sees. Stopping aborts what runs
+ * units the controller puts in its own queue — VMs to back up and restores, as many
+ * at once as its task limit; maintenance of the stores it sees; actions on the instant
+ * recoveries it serves. Stopping aborts what runs
  * (each VM releases its view and its unfinished point) so that the controller can give it
  * to another mover.
  */
@@ -78,6 +81,7 @@ export class MoverRole {
       failpoint: this.options.failpoint,
     };
     await settlePreviousLife(ctx, { id, name: row.name });
+    await resumeInstantRecoveries(ctx);
     this.worker = consume(
       this.redis,
       this.prefix,
@@ -85,6 +89,8 @@ export class MoverRole {
       {
         'vm.run': (payload, { signal }) => runVm(ctx, payload, signal),
         'maintenance.run': (payload, { signal }) => runMaintenance(ctx, payload, signal),
+        'restore.run': (payload, { signal }) => runRestore(ctx, payload, signal),
+        'instant.action': (payload) => instantAction(ctx, payload),
       },
       // The controller grants no more VMs than the mover's limit, which an administrator may
       // change while it runs; the worker itself must not be the narrower bound.
@@ -107,5 +113,6 @@ export class MoverRole {
     for (const t of this.timers) clearInterval(t);
     this.shutdown.abort(new Error('the mover is shutting down'));
     await this.worker?.close();
+    await closeInstantServers();
   }
 }

@@ -100,7 +100,7 @@ export async function runVm(ctx: MoverContext, payload: Payload<'vm.run'>, signa
       if (!disk) throw Object.assign(new Error(`disk ${task.diskName} is no longer on the VM; rescan the inventory`), { code: 'DISK_GONE' });
       await runs.mover.startDisk(unit, task.id, disk.mode);
       await say('info', `${disk.target}: ${disk.mode === 'changed' ? 'reading changed blocks only (CBT)' : 'reading the whole disk'}`, task.id);
-      const progress = new DiskProgress(runs, unit, task.id, repoRow.id, throttle, stop, log);
+      const progress = new DiskProgress(runs, unit, task.id, () => runs.mover.writeRateShare(repoRow.id), throttle, stop, log);
       await progress.splitRate();
       const reader = await view.openReader(disk.target);
       try {

@@ -3,6 +3,7 @@ import { BackupRepositories, type HeldUnit } from '@strongbox/db';
 import { runJanitor } from '@strongbox/hypervisors';
 import { Repository, RepositoryError, type PointSummary } from '@strongbox/repository';
 import type { MoverContext } from './mover-context.js';
+import { undoUnfinishedRestores } from './run-restore.js';
 
 /** The point this unit's run committed before its process died, if the store has one. */
 async function committedPoint(ctx: MoverContext, unit: HeldUnit): Promise<{ point: PointSummary; repositoryId: string } | null> {
@@ -24,7 +25,7 @@ async function committedPoint(ctx: MoverContext, unit: HeldUnit): Promise<{ poin
  * What this mover's previous life left, settled at once when it starts, before it takes
  * new work (a restarted mover keeps its id and heartbeats on, so the dead-mover rule would
  * never see that its process died): the janitor ends the libvirt backup jobs and exports
- * of dead processes, and each unit still held under this mover's id is finished from its
+ * of dead processes, what unfinished restores made is removed, and each unit still held under this mover's id is finished from its
  * committed point when the store has one (the process died between the manifest and the
  * catalog), or goes back to waiting like a dead mover's. A failure here (the database
  * away) fails the mover's start: a unit left held would wait for this mover forever.
@@ -33,6 +34,8 @@ export async function settlePreviousLife(ctx: MoverContext, self: { id: string; 
   for (const action of await runJanitor(ctx.workDir ? { workDir: ctx.workDir } : {})) {
     ctx.log.warn({ job: action.job, domain: action.domain, did: action.did }, 'released what a dead mover process left');
   }
+  // A restore killed mid-way leaves its journal: the VM it defined and the images it began go.
+  await undoUnfinishedRestores(ctx);
   for (const unit of await ctx.runs.mover.heldBy(self.id)) {
     const label = unit.session.kind === 'maintenance' ? unit.session.name : (unit.vm?.name ?? unit.unit);
     const found = await committedPoint(ctx, unit);

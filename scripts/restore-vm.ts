@@ -1,77 +1,81 @@
 /**
- * pnpm restore:vm <vm name|uuid> --repo <path> --name <new name> [--point <time>] [--dir DIR] [--uri URI] [--start]
+ * pnpm restore:vm <vm name> --name <new name> --pool <storage pool> [--point <ISO time|point id>] [--connection <name>] [--format qcow2|raw] [--disconnected] [--start]
  *
- * Restores a point of a VM into new qcow2 images and defines them as a new VM (new name,
- * new uuid, no MAC addresses kept) next to the original.
+ * A developer command, a thin caller of the restore the console and the API start
+ * (`Runs.startRestore`): a point of a VM (the newest unless --point) restored as a new VM
+ * into a storage pool of a connection, by the movers of a running Strongbox (`npm start`,
+ * DATABASE_URL of its database). Prints the session's log as it goes and exits non-zero
+ * unless it ends in success.
  */
-import { messageOf } from '@strongbox/core';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { restoreDisk } from '../packages/pipeline/src/index.js';
-import { Repository } from '../packages/repository/src/index.js';
+import { parseEnv } from '@strongbox/config';
+import { messageOf } from '@strongbox/core';
+import { createPrismaClient, Runs } from '@strongbox/db';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    repo: { type: 'string' },
     name: { type: 'string' },
+    pool: { type: 'string' },
     point: { type: 'string' },
-    dir: { type: 'string' },
-    uri: { type: 'string', default: 'qemu:///system' },
+    connection: { type: 'string' },
+    format: { type: 'string', default: 'qcow2' },
+    disconnected: { type: 'boolean', default: false },
     start: { type: 'boolean', default: false },
   },
 });
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
-
-/** The point's domain XML as a new VM: new name, no uuid or MACs, new disk files, per-VM sockets moved. */
-export function rewriteDomainXml(xml: string, name: string, disks: Map<string, string>, dir: string): string {
-  let out = xml.replace(/<name>[^<]*<\/name>/, `<name>${esc(name)}</name>`).replace(/\s*<uuid>[^<]*<\/uuid>/, '');
-  out = out.replace(/\s*<mac address=[^>]*\/>/g, '');
-  out = out.replace(/<disk\b[\s\S]*?<\/disk>/g, (disk) => {
-    const target = /<target dev='([^']+)'/.exec(disk)?.[1];
-    const file = target ? disks.get(target) : undefined;
-    if (!file) return disk;
-    return disk.replace(/<driver ([^>]*?)type='[^']*'/, `<driver $1type='qcow2'`).replace(/<source file='[^']*'/, `<source file='${esc(file)}'`);
-  });
-  // Unix sockets (serial consoles, agent channels) are per VM: give the copy its own.
-  const moved = new Map<string, string>();
-  out = out.replace(/<source mode='bind' path='([^']*)'/g, (_, path: string) => {
-    if (!moved.has(path)) moved.set(path, join(dir, `socket-${moved.size}.sock`));
-    return `<source mode='bind' path='${esc(moved.get(path)!)}'`;
-  });
-  return out;
-}
-
 async function main(): Promise<void> {
   const vm = positionals[0];
-  if (!vm || !values.repo || !values.name)
-    throw new Error('usage: pnpm restore:vm <vm> --repo <path> --name <new name> [--point <time>] [--dir DIR] [--start]');
-  const repo = await Repository.open(values.repo);
-  const points = (await repo.listPoints()).filter((p) => p.vmId === vm || p.job?.vmName === vm);
-  const point = values.point ? points.find((p) => p.time === values.point || p.id === values.point) : points[points.length - 1];
-  if (!point) throw new Error(`no restore point of ${vm}${values.point ? ` at ${values.point}` : ''} in ${values.repo}`);
-  if (!point.config) throw new Error(`point ${point.time} of ${vm} carries no VM configuration`);
-  const dir = resolve(values.dir ?? join('/var/lib/libvirt/images', values.name));
-  mkdirSync(dir, { recursive: true });
-  const reader = await repo.openPoint(point.id);
-  const files = new Map<string, string>();
-  for (const disk of reader.disks) {
-    const raw = join(dir, `${disk.name}.raw`);
-    const qcow2 = join(dir, `${disk.name}.qcow2`);
-    await restoreDisk(reader, disk.name, raw);
-    execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
-    rmSync(raw);
-    files.set(disk.name, qcow2);
-    console.log(`${disk.name}: ${(disk.size / 2 ** 20).toFixed(0)} MiB → ${qcow2}`);
+  if (!vm || !values.name || !values.pool)
+    throw new Error(
+      'usage: pnpm restore:vm <vm> --name <new name> --pool <pool> [--point <time|id>] [--connection <name>] [--format qcow2|raw] [--disconnected] [--start]',
+    );
+  const db = createPrismaClient(parseEnv(process.env).DATABASE_URL);
+  try {
+    const points = await db.restorePoint.findMany({
+      where: { vmName: vm },
+      orderBy: { time: 'desc' },
+      select: { id: true, time: true, kind: true, vm: { select: { connectionId: true } } },
+    });
+    const point = values.point ? points.find((p) => p.id === values.point || p.time.toISOString() === values.point) : points[0];
+    if (!point) throw new Error(`no restore point of ${vm}${values.point ? ` at ${values.point}` : ''} in the catalog`);
+    const connection = values.connection
+      ? await db.hypervisorConnection.findUnique({ where: { name: values.connection }, select: { id: true } })
+      : point.vm
+        ? { id: point.vm.connectionId }
+        : await db.hypervisorConnection.findFirst({ orderBy: { name: 'asc' }, select: { id: true } });
+    if (!connection) throw new Error(values.connection ? `no connection ${values.connection}` : 'no hypervisor connection: add one first');
+    const started = await new Runs(db).startRestore({
+      request: {
+        kind: 'vm-new',
+        pointId: point.id,
+        name: values.name,
+        connectionId: connection.id,
+        pool: values.pool,
+        format: values.format,
+        networks: values.disconnected ? 'disconnected' : 'connected',
+        powerOn: values.start,
+      },
+      triggeredBy: 'restore:vm',
+    });
+    if (!started.started) throw new Error(`${started.refusal.field}: ${started.refusal.message}`);
+    console.log(`restore of the ${point.kind} point of ${point.time.toISOString()} started: session ${started.sessionId}`);
+    let after = 0n;
+    for (;;) {
+      const logs = await db.sessionLog.findMany({ where: { sessionId: started.sessionId, id: { gt: after } }, orderBy: { id: 'asc' } });
+      for (const l of logs) console.log(`${l.time.toISOString()} ${l.level.padEnd(7)} ${l.message}`);
+      after = logs.at(-1)?.id ?? after;
+      const session = await db.session.findUniqueOrThrow({ where: { id: started.sessionId }, select: { status: true, endedAt: true } });
+      if (session.endedAt) {
+        if (session.status !== 'success') throw new Error(`the restore ended ${session.status}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    await db.$disconnect();
   }
-  const xmlPath = join(dir, 'domain.xml');
-  writeFileSync(xmlPath, rewriteDomainXml(point.config, values.name, files, dir));
-  execFileSync('virsh', ['-q', '-c', values.uri!, 'define', xmlPath], { stdio: 'inherit' });
-  if (values.start) execFileSync('virsh', ['-q', '-c', values.uri!, 'start', values.name], { stdio: 'inherit' });
-  console.log(`${values.name}: defined from point ${point.time} of ${vm}${values.start ? ' and started' : ''}`);
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,6 @@
-import { ChunkPool, RepositoryError, maxChunkBytes, transferable, type PointReader } from '@strongbox/repository';
+import { ChunkPool, maxChunkBytes, transferable, type PointReader } from '@strongbox/repository';
 import { BufferPool } from './buffers.js';
+import { readBlock } from './read-block.js';
 import { PipelineError, cancelled } from './errors.js';
 import type { RestoreProgress } from './restore-disk.js';
 import type { Throttle } from './throttle.js';
@@ -120,19 +121,10 @@ export async function restoreDiskToNbd(reader: PointReader, diskName: string, ta
           buffers.give(out);
           return;
         }
-        const digest = disk.digestAt(b)!;
-        const hex = digest.toString('hex');
-        const offset = b * disk.blockSize;
-        const n = await disk.store.read(hex, files[lane]!);
-        if (n === null) throw new RepositoryError('CHUNK_BAD', `chunk ${hex} (disk ${diskName} at ${offset}) is missing`);
-        if (throttle) result.throttledMs += await throttle.take(n, signal);
-        const r = await pool.decode(files[lane]!, n, out, opts.verifyDigests ? Buffer.from(digest) : null);
-        files[lane] = r.file;
-        out = r.out;
-        if (!r.result.ok)
-          throw new RepositoryError('CHUNK_BAD', `chunk ${hex} (disk ${diskName} at ${offset}) is bad: ${r.result.problem}, ${r.result.detail}`);
-        if (r.result.rawLength !== disk.blockLength(b))
-          throw new RepositoryError('CHUNK_BAD', `chunk ${hex} holds ${r.result.rawLength} bytes, disk ${diskName} at ${offset} needs ${disk.blockLength(b)}`);
+        const read = await readBlock(disk, b, { file: files[lane]!, out }, pool, { verifyDigests: opts.verifyDigests, throttle, signal });
+        result.throttledMs += read.throttledMs;
+        files[lane] = read.lane.file;
+        out = read.lane.out;
         ready.set(b, out);
         signalReady();
       }

@@ -139,6 +139,7 @@ export class Inventory {
         powerState: true,
         removed: true,
         problem: true,
+        restoreFailure: true,
         lastSeenAt: true,
         connectionId: true,
         host: { select: { id: true, name: true } },

@@ -100,6 +100,7 @@ export function toVmDto(row: {
   powerState: string;
   removed: boolean;
   problem: string | null;
+  restoreFailure?: string | null;
   lastSeenAt: Date;
   connectionId: string;
   host: { id: string; name: string } | null;
@@ -111,6 +112,7 @@ export function toVmDto(row: {
     powerState: row.powerState,
     removed: row.removed,
     problem: row.problem,
+    restoreFailure: row.restoreFailure ?? null,
     lastSeenAt: row.lastSeenAt.toISOString(),
     connectionId: row.connectionId,
     host: row.host,

@@ -66,6 +66,11 @@ export default async function InventoryPage() {
                     not read at the last rescan: {vm.problem}
                   </p>
                 )}
+                {vm.restoreFailure && (
+                  <p className="mt-1 rounded bg-red-50 p-1 text-xs font-medium text-red-700" data-testid="vm-restore-failure">
+                    {vm.restoreFailure}
+                  </p>
+                )}
               </td>
               <td className="p-3 text-right">
                 {canRun && !vm.removed && <ActionButton path={`/vms/${vm.id}/quick-backup`} label="Quick backup" done="queued" openSession />}

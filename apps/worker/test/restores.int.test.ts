@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreResultSchema, type SessionId } from '@strongbox/core';
 import { InstantRecoveries, Runs } from '@strongbox/db';
-import { destroyLabVm, ensureLab, GuestConsole, labUnavailableReason, LAB_POOL } from '../../../scripts/lab/index.js';
+import { defineLabVm, destroyLabVm, ensureLab, GuestConsole, labUnavailableReason, LAB_POOL } from '../../../scripts/lab/index.js';
 import { MoverProcess } from './faults/fault-fixture.js';
 import { cleanup, controller, db, ended, job, labEstate, movers, redis, repository, startJob, tag, track, waitFor } from './run-fixture.js';
 
@@ -27,15 +27,14 @@ async function consoleOf(vm: string): Promise<GuestConsole> {
   const xml = virsh('dumpxml', vm);
   const path = /<serial type='unix'>\s*<source mode='bind' path='([^']+)'/.exec(xml)?.[1];
   if (!path) throw new Error(`${vm} has no console socket`);
-  const c = await waitFor(`the guest of ${vm} to answer`, async () => {
-    try {
-      const g = await GuestConsole.connect(path);
-      await g.waitReady(5_000);
-      return g;
-    } catch {
-      return null;
-    }
-  });
+  // The serial console takes one client at a time: one connection, waited on for the boot.
+  const c = await waitFor(`the console of ${vm}`, async () => GuestConsole.connect(path).catch(() => null), 60_000);
+  try {
+    await c.waitReady(180_000);
+  } catch (error) {
+    c.close();
+    throw error;
+  }
   return track(c);
 }
 
@@ -73,7 +72,7 @@ describe.skipIf(unavailable)('restores', () => {
   const disks = { vda: 24, vdb: 16 };
   const md5 = { first: {} as Record<string, string>, second: {} as Record<string, string> };
   const points: string[] = [];
-  const restored = [`sblab-rsn-${tag}`, `sblab-rsi-${tag}`, `sblab-rsj-${tag}`, `sblab-rsk-${tag}`];
+  const restored = [`sblab-rsn-${tag}`, `sblab-rsi-${tag}`, `sblab-rsj-${tag}`, `sblab-rsk-${tag}`, `sblab-rsb-${tag}`, `sblab-rsc-${tag}`];
 
   beforeAll(async () => {
     ensurePaths = await ensureLab();
@@ -99,7 +98,11 @@ describe.skipIf(unavailable)('restores', () => {
       points.push(point.id);
     }
     expect(md5.first.vda).not.toBe(md5.second.vda);
-  });
+  }, 600_000);
+  /** A mover in its own process takes restores once it has told which stores it sees. */
+  const seesStore = (name: string) =>
+    waitFor(`mover ${name} to see the repository`, () => db.mover.findFirst({ where: { name, enabled: true, repositoryIds: { has: repo.id } } }));
+
   afterAll(async () => {
     for (const name of restored) await destroyLabVm(ensurePaths, name).catch(() => undefined);
     await cleanup();
@@ -131,7 +134,7 @@ describe.skipIf(unavailable)('restores', () => {
     expect(allocated).toBeLessThan((disks.vda + disks.vdb) * MiB * 0.75);
     // The new VM is not the old one.
     expect(virsh('domuuid', name).trim()).not.toBe(virsh('domuuid', estate.guests.rs!.vm.name).trim());
-  });
+  }, 600_000);
 
   it('quick rollback of the original VM to the first point writes only what can differ, and the guest reads the first backup', async () => {
     const vm = estate.guests.rs!.vm.name;
@@ -156,7 +159,7 @@ describe.skipIf(unavailable)('restores', () => {
     estate.guests.rs!.guest = guest;
     expect(await guestMd5s(guest, disks)).toEqual(md5.first);
     expect(await db.vm.findUniqueOrThrow({ where: { id: estate.vmIds.rs! } })).toMatchObject({ restoreFailure: null });
-  });
+  }, 600_000);
 
   it('instant recovery of the second point runs at once, then migrates to production while running; the export is gone', async () => {
     const name = restored[1]!;
@@ -177,7 +180,7 @@ describe.skipIf(unavailable)('restores', () => {
     expect(sources).not.toContain(row.scratchDir!);
     expect(existsSync(row.scratchDir!)).toBe(false);
     expect(await guestMd5s(guest, disks)).toEqual(md5.second);
-  });
+  }, 600_000);
 
   it('a second instant recovery, stopped: no VM, overlay, export or scratch folder remains', async () => {
     const name = restored[2]!;
@@ -191,7 +194,7 @@ describe.skipIf(unavailable)('restores', () => {
     expect(defined(name)).toBe(false);
     expect(existsSync(row.scratchDir!)).toBe(false);
     expect(poolFiles(`${name}-`)).toEqual([]);
-  });
+  }, 600_000);
 
   it('a mover killed in the middle of a restore: the session ends interrupted, no VM and no image are left', async () => {
     const name = restored[3]!;
@@ -199,6 +202,7 @@ describe.skipIf(unavailable)('restores', () => {
     await db.mover.updateMany({ data: { enabled: false } });
     try {
       await mover.start('restore:mid-write');
+      await seesStore(mover.name);
       // Slow enough that the failpoint's first progress comes mid-disk.
       await db.backupRepository.update({ where: { id: repo.id }, data: { readRateLimit: BigInt(2 * MiB) } });
       const id = await restore({ kind: 'vm-new', pointId: points[1], name, connectionId: estate.connectionId, pool: LAB_POOL });
@@ -214,5 +218,51 @@ describe.skipIf(unavailable)('restores', () => {
       await mover.kill();
       await db.mover.updateMany({ where: { name: { startsWith: 'mv-rs-' } }, data: { enabled: true } });
     }
-  });
+  }, 600_000);
+
+  it('an instant recovery whose mover restarts is shown broken with why; stop publishing then removes everything', async () => {
+    const name = restored[4]!;
+    const mover = new MoverProcess(`mv-rs-ir-${tag}`);
+    await db.mover.updateMany({ data: { enabled: false } });
+    try {
+      await mover.start();
+      await seesStore(mover.name);
+      const id = await restore({ kind: 'instant', pointId: points[1], name, connectionId: estate.connectionId });
+      await expectSuccess(id);
+      const recoveries = new InstantRecoveries(db);
+      const row = (await recoveries.list()).find((r) => r.vmName === name)!;
+      expect(row.state).toBe('running');
+      await mover.kill();
+      await mover.start();
+      const broken = await waitFor('the recovery to be marked broken', async () => {
+        const r = await recoveries.get(row.id);
+        return r?.state === 'broken' ? r : null;
+      });
+      expect(broken.error).toMatch(/its mover restarted: .*Stop publishing to remove the VM and its overlays/);
+      expect((await logsOf(id)).some((l) => l.includes('its mover restarted'))).toBe(true);
+      expect(await recoveries.requestAction(row.id, 'stop', 'test')).toEqual({ ok: true });
+      await waitFor('publishing to stop', async () => ((await recoveries.get(row.id))?.state === 'stopped' ? true : null), 120_000);
+      expect(defined(name)).toBe(false);
+      expect(existsSync(row.scratchDir!)).toBe(false);
+    } finally {
+      await mover.kill();
+      await db.mover.updateMany({ where: { name: { startsWith: 'mv-rs-' } }, data: { enabled: true } });
+    }
+  }, 600_000);
+
+  it('a name taken on the host after the request: the restore fails before writing, and the VM of that name is untouched', async () => {
+    const name = restored[5]!;
+    // The unit waits while its repository has no free slot: meanwhile the name is taken on the host.
+    await db.backupRepository.update({ where: { id: repo.id }, data: { maxConcurrentTasks: 0 } });
+    const id = await restore({ kind: 'vm-new', pointId: points[0], name, connectionId: estate.connectionId, pool: LAB_POOL });
+    const other = await defineLabVm(ensurePaths, { name, disks: [{ sizeMiB: 4 }] });
+    const uuid = virsh('domuuid', name).trim();
+    await db.backupRepository.update({ where: { id: repo.id }, data: { maxConcurrentTasks: 2 } });
+    const done = await ended(id, 120_000);
+    expect(done.status).toBe('failed');
+    expect((await logsOf(id)).join('\n')).toMatch(/a VM named .* exists on the host now: nothing was written/);
+    expect(virsh('domuuid', name).trim()).toBe(uuid);
+    expect(existsSync(other.disks[0]!.path)).toBe(true);
+    expect(poolFiles(`${name}-`)).toEqual([]);
+  }, 600_000);
 });

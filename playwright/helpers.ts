@@ -44,3 +44,24 @@ export const tsx = (script: string, ...args: string[]) =>
 
 /** The lab's command line (scripts/lab/cli.ts): real VMs, guest writes and reads. */
 export const lab = (...args: string[]) => tsx('scripts/lab/cli.ts', ...args);
+
+/** `virsh` on the lab's libvirt, returning its output; throws (with virsh's message) when it fails. */
+export const virsh = (...args: string[]) =>
+  execFileSync('virsh', ['-c', 'qemu:///system', ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+/**
+ * Waits until a lab VM's guest answers on its console (one just powered on boots for a
+ * while under TCG, longer than the lab CLI's own wait).
+ */
+export async function waitForGuest(vm: string, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      lab('md5', vm, 'vda', '0', '4');
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`the guest of ${vm} did not answer within ${timeoutMs / 1000} s`, { cause: error });
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+}

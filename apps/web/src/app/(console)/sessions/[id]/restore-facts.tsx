@@ -52,9 +52,9 @@ export function RestoreFacts({ restore: { restore, instantRecovery }, summary }:
           <>
             <dt className="text-slate-500">Result</dt>
             <dd data-testid="restore-result">
-              {result.target}: {result.blocksWritten} block(s) written, {result.blocksZeroed} zeroed, {result.blocksSkipped} unchanged (
-              {bytes(result.bytesWritten)}) in {duration(result.durationMs)};{' '}
-              {result.mode === 'quick' ? 'quick rollback' : `every block${result.why ? ` (${result.why})` : ''}`}
+              {result.target}: {result.blocksWritten} block(s) written, {result.blocksZeroed} zeroed, {result.blocksSkipped}{' '}
+              {result.mode === 'quick' ? 'left as they were' : 'zero block(s) left unallocated'} ({bytes(result.bytesWritten)}) in {duration(result.durationMs)}
+              ; {result.mode === 'quick' ? 'quick rollback' : `every block${result.why ? ` (${result.why})` : ''}`}
             </dd>
           </>
         )}

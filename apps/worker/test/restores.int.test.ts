@@ -72,7 +72,7 @@ describe.skipIf(unavailable)('restores', () => {
   const disks = { vda: 24, vdb: 16 };
   const md5 = { first: {} as Record<string, string>, second: {} as Record<string, string> };
   const points: string[] = [];
-  const restored = [`sblab-rsn-${tag}`, `sblab-rsi-${tag}`, `sblab-rsj-${tag}`, `sblab-rsk-${tag}`, `sblab-rsb-${tag}`, `sblab-rsc-${tag}`];
+  const restored = [`sblab-rsn-${tag}`, `sblab-rsi-${tag}`, `sblab-rsj-${tag}`, `sblab-rsk-${tag}`, `sblab-rsb-${tag}`, `sblab-rsc-${tag}`, `sblab-rss-${tag}`];
 
   beforeAll(async () => {
     ensurePaths = await ensureLab();
@@ -264,5 +264,23 @@ describe.skipIf(unavailable)('restores', () => {
     expect(virsh('domuuid', name).trim()).toBe(uuid);
     expect(existsSync(other.disks[0]!.path)).toBe(true);
     expect(poolFiles(`${name}-`)).toEqual([]);
+  }, 600_000);
+
+  it('a restore stopped by a user mid-disk ends cancelled and takes back what it made', async () => {
+    const name = restored[6]!;
+    await db.backupRepository.update({ where: { id: repo.id }, data: { readRateLimit: BigInt(MiB) } });
+    try {
+      const id = await restore({ kind: 'vm-new', pointId: points[1], name, connectionId: estate.connectionId, pool: LAB_POOL });
+      await waitFor('the restore to write', async () => (await db.task.findFirst({ where: { sessionId: id, bytesRead: { gt: 0 } } })) !== null, 120_000);
+      expect(poolFiles(`${name}-`).length).toBeGreaterThan(0);
+      await new Runs(db).requestStop(id, 'test');
+      const done = await ended(id, 120_000);
+      expect(done.status, (await logsOf(id)).join('\n')).toBe('cancelled');
+      expect((await logsOf(id)).some((l) => /removed what the restore had made: .*image/.test(l))).toBe(true);
+      expect(defined(name)).toBe(false);
+      expect(poolFiles(`${name}-`)).toEqual([]);
+    } finally {
+      await db.backupRepository.update({ where: { id: repo.id }, data: { readRateLimit: null } });
+    }
   }, 600_000);
 });

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { createReadStream, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PrismaClient } from '@strongbox/db';
-import { DEFAULT_WORK_DIR } from '@strongbox/hypervisors';
+import { DEFAULT_WORK_DIR, scratchLeftovers } from '@strongbox/hypervisors';
 import { restoreDisk } from '@strongbox/pipeline';
 import { Repository } from '@strongbox/repository';
 
@@ -48,7 +48,7 @@ export async function leftovers(db: PrismaClient, vmNames: string[], repositoryI
       found.push(`libvirt job on ${name}`);
     }
   }
-  if (existsSync(DEFAULT_WORK_DIR)) found.push(...readdirSync(DEFAULT_WORK_DIR).map((f) => `scratch ${f}`));
+  found.push(...scratchLeftovers().map((f) => `scratch ${f}`));
   const nbd = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => l.includes('qemu-nbd') && l.includes(DEFAULT_WORK_DIR));

@@ -1,12 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROCESSING_SETTING_KEY, processingSettingSchema, Runs, Settings } from '@strongbox/db';
 import { SMTP_SETTING_KEY, smtpSettingsSchema } from '@strongbox/notifications';
 import { NOTIFY_QUEUE } from '@strongbox/queue';
 import type { SessionId } from '@strongbox/core';
-import { DEFAULT_WORK_DIR } from '@strongbox/hypervisors';
+import { scratchLeftovers } from '@strongbox/hypervisors';
 import { labUnavailableReason } from '../../../scripts/lab/index.js';
 import { startSmtpSink } from '../../../packages/notifications/test/smtp-sink.js';
 import { Controller } from '../src/controller/controller.js';
@@ -153,8 +152,7 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     const vmName = `sblab-rc-${tag}`;
     expect(virshList('domjobinfo', vmName)).toMatch(/None/);
     expect(virshList('checkpoint-list', vmName, '--name').trim().split('\n').filter(Boolean)).toHaveLength(1);
-    const leftovers = existsSync(DEFAULT_WORK_DIR) ? readdirSync(DEFAULT_WORK_DIR) : [];
-    expect(leftovers).toEqual([]);
+    expect(scratchLeftovers()).toEqual([]);
   });
 
   it('a controller restarted mid-run: the run completes, never stuck running', async () => {
@@ -189,7 +187,7 @@ describe.skipIf(unavailable)('job runs through the controller and movers, on lab
     expect(done.tasks.every((t) => t.status === 'cancelled')).toBe(true);
     expect(await db.restorePoint.count({ where: { sessionId: session.id } })).toBe(0);
     expect(virshList('domjobinfo', `sblab-rb-${tag}`)).toMatch(/None/);
-    expect(existsSync(DEFAULT_WORK_DIR) ? readdirSync(DEFAULT_WORK_DIR) : []).toEqual([]);
+    expect(scratchLeftovers()).toEqual([]);
   });
 
   it('after a run, retention removes the points beyond the policy, then GC and a health check run as sessions', async () => {

@@ -5,7 +5,7 @@ export { LibvirtConnector, type LibvirtConnectorOptions } from './libvirt/connec
 export { connectionUri } from './libvirt/uri.js';
 export { Virsh } from './libvirt/virsh.js';
 export { runJanitor, type JanitorAction } from './janitor.js';
-export { DEFAULT_WORK_DIR, findStaleJobs } from './work-dir.js';
+export { DEFAULT_WORK_DIR, findStaleJobs, scratchLeftovers } from './work-dir.js';
 export { parseDomainXml, type DomainDisk, type DomainInfo } from './libvirt/domain-xml.js';
 export { rewriteDomainXml, type DomainRewrite, type RewrittenDomain } from './libvirt/domain-rewrite.js';
 export { nbdBackingJson } from './libvirt/instant.js';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isSameProcessAlive, processStart } from '@strongbox/config';
 import { chmod, chown, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -168,4 +168,21 @@ export async function findStaleJobs(workDir: string): Promise<StaleJob[]> {
     stale.push({ path, state });
   }
   return stale;
+}
+
+/**
+ * What is left in a mover's work dir besides its (empty) folders: files, sockets, job
+ * folders' contents — relative paths, for tests and the soak to say that nothing remains.
+ */
+export function scratchLeftovers(workDir = DEFAULT_WORK_DIR): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, rel: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(join(dir, entry.name), path);
+      else found.push(path);
+    }
+  };
+  if (existsSync(workDir)) walk(workDir, '');
+  return found.sort();
 }

@@ -59,9 +59,19 @@ export const LAB_POOL = 'sblab-pool';
 /**
  * A directory storage pool `sblab-pool` at `dir`, defined, built, started and autostarted
  * when missing or stopped (libvirtd without systemd does not autostart it after a restart).
+ * libvirt's pools are machine-wide: one defined by another checkout is kept while its folder
+ * exists (tests ask libvirt for its path, `labPoolPath`), and redefined here when it is gone.
  */
 export async function ensurePool(dir: string): Promise<void> {
-  const info = await run('virsh', ['-c', LIBVIRT_URI, 'pool-info', LAB_POOL], { allowFailure: true });
+  let info = await run('virsh', ['-c', LIBVIRT_URI, 'pool-info', LAB_POOL], { allowFailure: true });
+  if (info.code === 0) {
+    const target = await labPoolPath();
+    if (!existsSync(target)) {
+      await run('virsh', ['-c', LIBVIRT_URI, 'pool-destroy', LAB_POOL], { allowFailure: true });
+      await run('virsh', ['-c', LIBVIRT_URI, 'pool-undefine', LAB_POOL]);
+      info = { ...info, code: 1, stdout: '' };
+    }
+  }
   if (info.code !== 0) {
     await run('virsh', ['-c', LIBVIRT_URI, 'pool-define-as', LAB_POOL, 'dir', '--target', dir]);
     await run('virsh', ['-c', LIBVIRT_URI, 'pool-build', LAB_POOL]);
@@ -70,4 +80,12 @@ export async function ensurePool(dir: string): Promise<void> {
     await run('virsh', ['-c', LIBVIRT_URI, 'pool-start', LAB_POOL], { allowFailure: true });
     await run('virsh', ['-c', LIBVIRT_URI, 'pool-autostart', LAB_POOL], { allowFailure: true });
   }
+}
+
+/** The folder of the lab's pool, as libvirt has it. */
+export async function labPoolPath(): Promise<string> {
+  const { stdout } = await run('virsh', ['-c', LIBVIRT_URI, 'pool-dumpxml', LAB_POOL]);
+  const path = /<path>([^<]+)<\/path>/.exec(stdout)?.[1];
+  if (!path) throw new LabError('LAB_LIBVIRT', `pool ${LAB_POOL} has no target path`);
+  return path;
 }

@@ -5,7 +5,7 @@ import { labPaths, type LabPaths } from './paths.js';
 import { LabError } from './run.js';
 import { defineLabVm, destroyLabVm, existingLabVm, listLabVms, startLabVm, type LabVm, type LabVmSpec } from './vm.js';
 
-export { LAB_POOL } from './daemons.js';
+export { LAB_POOL, labPoolPath } from './daemons.js';
 export { GuestConsole } from './guest-console.js';
 export { LAB_PREFIX, LIBVIRT_URI, labPaths, type LabPaths } from './paths.js';
 export { LabError } from './run.js';

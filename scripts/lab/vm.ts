@@ -3,6 +3,7 @@ import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuestConsole } from './guest-console.js';
 import { LAB_PREFIX, LIBVIRT_URI, type LabPaths } from './paths.js';
+import { labPoolPath } from './daemons.js';
 import { LabError, run } from './run.js';
 
 export type LabDiskSpec = { sizeMiB: number; format?: 'qcow2' | 'raw' };
@@ -106,7 +107,7 @@ export async function destroyLabVm(paths: LabPaths, name: string): Promise<void>
   const dir = join(paths.vms, name);
   if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
   // Images a restore made for it in the lab's pool (named after the VM).
-  const pool = join(paths.root, 'pool');
+  const pool = await labPoolPath().catch(() => join(paths.root, 'pool'));
   if (existsSync(pool)) {
     for (const file of await readdir(pool)) if (file.startsWith(`${name}-`)) await rm(join(pool, file), { force: true });
     await run('virsh', ['-c', LIBVIRT_URI, 'pool-refresh', 'sblab-pool'], { allowFailure: true });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreResultSchema, type SessionId } from '@strongbox/core';
 import { InstantRecoveries, Runs } from '@strongbox/db';
-import { defineLabVm, destroyLabVm, ensureLab, GuestConsole, labUnavailableReason, LAB_POOL } from '../../../scripts/lab/index.js';
+import { defineLabVm, destroyLabVm, ensureLab, GuestConsole, labPoolPath, labUnavailableReason, LAB_POOL } from '../../../scripts/lab/index.js';
 import { MoverProcess } from './faults/fault-fixture.js';
 import { cleanup, controller, db, ended, job, labEstate, movers, redis, repository, startJob, tag, track, waitFor } from './run-fixture.js';
 
@@ -59,7 +59,8 @@ async function expectSuccess(sessionId: string, timeoutMs = 300_000) {
   return restoreResultSchema.parse(done.summary);
 }
 
-const poolFiles = (prefix: string) => readdirSync(join(ensurePaths.root, 'pool')).filter((f) => f.startsWith(prefix));
+const poolFiles = (prefix: string) => readdirSync(poolDir).filter((f) => f.startsWith(prefix));
+let poolDir: string;
 let ensurePaths: Awaited<ReturnType<typeof ensureLab>>;
 
 // Restores on lab VMs, each checked by what the guest reads: a 2-disk VM backed up twice
@@ -76,6 +77,7 @@ describe.skipIf(unavailable)('restores', () => {
 
   beforeAll(async () => {
     ensurePaths = await ensureLab();
+    poolDir = await labPoolPath();
     estate = await labEstate([{ name: 'rs', disksMiB: [disks.vda, disks.vdb] }]);
     const guest = estate.guests.rs!.guest;
     await guest.write('vda', 0, 8 * 1024, 'random');
@@ -127,10 +129,7 @@ describe.skipIf(unavailable)('restores', () => {
     const guest = await consoleOf(name);
     expect(await guestMd5s(guest, disks)).toEqual(md5.first);
     // Sparse: the qcow2 images hold about the data, not the disk size.
-    const allocated = poolFiles(`${name}-`).reduce(
-      (n, f) => n + Number(execFileSync('du', ['-B1', join(ensurePaths.root, 'pool', f)], { encoding: 'utf8' }).split('\t')[0]),
-      0,
-    );
+    const allocated = poolFiles(`${name}-`).reduce((n, f) => n + Number(execFileSync('du', ['-B1', join(poolDir, f)], { encoding: 'utf8' }).split('\t')[0]), 0);
     expect(allocated).toBeLessThan((disks.vda + disks.vdb) * MiB * 0.75);
     // The new VM is not the old one.
     expect(virsh('domuuid', name).trim()).not.toBe(virsh('domuuid', estate.guests.rs!.vm.name).trim());
@@ -176,7 +175,7 @@ describe.skipIf(unavailable)('restores', () => {
     // Running on images in the pool, not on overlays; the export and the scratch folder are gone.
     expect(virsh('domstate', name).trim()).toBe('running');
     const sources = virsh('domblklist', name);
-    expect(sources).toContain(join(ensurePaths.root, 'pool'));
+    expect(sources).toContain(poolDir);
     expect(sources).not.toContain(row.scratchDir!);
     expect(existsSync(row.scratchDir!)).toBe(false);
     expect(await guestMd5s(guest, disks)).toEqual(md5.second);

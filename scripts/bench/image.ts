@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -101,6 +102,26 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
   } finally {
     await file.close();
   }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * SHA-256 of what a qcow2 (or raw) image reads as, streamed: nbdcopy (libnbd, not our NBD
+ * code) serves it with its own read-only qemu-nbd and writes every byte, holes as zeros,
+ * to the pipe. The same digest hashFile gives the raw file it should equal.
+ */
+export async function hashImage(path: string, format: 'qcow2' | 'raw'): Promise<{ sha256: string; size: number }> {
+  const child = spawn('nbdcopy', ['--', '[', 'qemu-nbd', '--read-only', '--format', format, path, ']', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const hash = createHash('sha256');
+  let size = 0;
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (hash.update(b), (size += b.length)));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | string>((resolve, reject) => {
+    child.once('error', (e) => reject(new Error(`cannot run nbdcopy (apt install libnbd-bin): ${e.message}`)));
+    child.once('close', (c, signal) => resolve(c ?? signal ?? -1));
+  });
+  if (code !== 0) throw new Error(`nbdcopy of ${path} failed (${code}): ${stderr.trim()}`);
   return { sha256: hash.digest('hex'), size };
 }
 

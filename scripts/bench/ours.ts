@@ -10,12 +10,17 @@ import type { BenchTool } from './tools.js';
  */
 
 const VM_ID = '00000000-0000-4000-8000-00000000bec0';
-const DISK = 'vda';
+/** The one disk of every point the bench makes. */
+export const DISK = 'vda';
 const MiB = 2 ** 20;
 
-export function oursTool(workDir: string): BenchTool & { stats(): Promise<string> } {
+/** What the restore phases after the file restore need: the repository and its two points of the bench VM. */
+export type OursPoints = { repo: Repository; full: string; latest: string };
+
+export function oursTool(workDir: string): BenchTool & { stats(): Promise<string>; points(): OursPoints | null } {
   const repoDir = join(workDir, 'strongbox-repo');
   let repo: Repository | null = null;
+  let firstPoint: string | null = null;
   let lastPoint: string | null = null;
   let writing: PointWriter | null = null;
   const controller = new AbortController();
@@ -35,6 +40,7 @@ export function oursTool(workDir: string): BenchTool & { stats(): Promise<string
       const { stats } = await backupDisk(writer, DISK, reader, { signal: controller.signal });
       const manifest = await writer.commit();
       lastPoint = manifest.id;
+      firstPoint ??= manifest.id;
       return describe(stats);
     } catch (e) {
       await writer.abort();
@@ -68,12 +74,28 @@ export function oursTool(workDir: string): BenchTool & { stats(): Promise<string
       controller.abort();
       await writing?.abort();
     },
+    points: () => (repo && firstPoint && lastPoint && firstPoint !== lastPoint ? { repo, full: firstPoint, latest: lastPoint } : null),
     async stats() {
       if (!repo) return 'no repository';
       const s = await repo.stats();
       return `${s.points} points, ${s.chunks} chunks, ${(s.bytes / MiB).toFixed(1)} MiB of chunks`;
     },
   };
+}
+
+/** An untimed full backup of another VM's image into the same repository (the instant-recovery phase's larger disk); returns the point's id. */
+export async function backupOtherVm(repo: Repository, vmId: string, image: string): Promise<string> {
+  const reader = await FileDiskReader.open(image);
+  const writer = await repo.beginPoint({ vmId, kind: 'full', parent: null, config: null, job: { bench: true } });
+  try {
+    await backupDisk(writer, DISK, reader, {});
+    return (await writer.commit()).id;
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  } finally {
+    await reader.close();
+  }
 }
 
 function describe(s: BackupStats): string {

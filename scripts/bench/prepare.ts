@@ -5,10 +5,11 @@
  *   prepare.ts image <benchDir> <size> <seed>   → {"path","sha256","generatedSeconds"}
  *   prepare.ts rewrite <image> <size> <seed>    → {"sha256","size"} after the rewrite
  *   prepare.ts hash <file>                      → {"sha256","size"}
+ *   prepare.ts hash-image <image> <qcow2|raw>   → {"sha256","size"} of what the image reads as
  *
  * Progress goes to stderr, the answer is one JSON line on stdout.
  */
-import { applyRewrite, ensureImage, hashFile } from './image.js';
+import { applyRewrite, ensureImage, hashFile, hashImage } from './image.js';
 import { imageSpec, planRewrite } from './layout.js';
 
 async function main(): Promise<unknown> {
@@ -25,7 +26,8 @@ async function main(): Promise<unknown> {
     return hashFile(path);
   }
   if (command === 'hash' && args.length === 1) return hashFile(args[0]!);
-  throw new Error('usage: prepare.ts image <dir> <size> <seed> | rewrite <image> <size> <seed> | hash <file>');
+  if (command === 'hash-image' && args.length === 2 && (args[1] === 'qcow2' || args[1] === 'raw')) return hashImage(args[0]!, args[1]);
+  throw new Error('usage: prepare.ts image <dir> <size> <seed> | rewrite <image> <size> <seed> | hash <file> | hash-image <image> <qcow2|raw>');
 }
 
 main().then(

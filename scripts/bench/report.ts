@@ -4,9 +4,26 @@
  */
 
 export type ToolFigures = { full_s: number | null; incr_s: number | null; restore_s: number | null; size_mb: number | null };
-export type Figures = { ours: ToolFigures; restic: ToolFigures; borg: ToolFigures; peak_rss_mb: number | null };
+/** Strongbox's restores through NBD and its instant recovery (recovery.ts); restic and borg have none. */
+export type RecoveryFigures = {
+  restore_qcow2_s: number | null;
+  restore_full_nbd_s: number | null;
+  rollback_s: number | null;
+  rollback_blocks: number | null;
+  instant_s: number | null;
+  instant_4x_s: number | null;
+};
+export type Figures = { ours: ToolFigures; restic: ToolFigures; borg: ToolFigures; peak_rss_mb: number | null; recovery: RecoveryFigures };
 
 export const emptyFigures = (): ToolFigures => ({ full_s: null, incr_s: null, restore_s: null, size_mb: null });
+export const emptyRecovery = (): RecoveryFigures => ({
+  restore_qcow2_s: null,
+  restore_full_nbd_s: null,
+  rollback_s: null,
+  rollback_blocks: null,
+  instant_s: null,
+  instant_4x_s: null,
+});
 
 const FIELDS: [name: string, get: (f: Figures) => number | null, decimals: number][] = [
   ['full_s', (f) => f.ours.full_s, 2],
@@ -22,6 +39,13 @@ const FIELDS: [name: string, get: (f: Figures) => number | null, decimals: numbe
   ['borg_restore_s', (f) => f.borg.restore_s, 2],
   ['borg_size_mb', (f) => f.borg.size_mb, 1],
   ['peak_rss_mb', (f) => f.peak_rss_mb, 0],
+  // Added after the first thirteen, so that a parser of the older line reads it unchanged.
+  ['restore_qcow2_s', (f) => f.recovery.restore_qcow2_s, 2],
+  ['restore_full_nbd_s', (f) => f.recovery.restore_full_nbd_s, 2],
+  ['rollback_s', (f) => f.recovery.rollback_s, 2],
+  ['rollback_blocks', (f) => f.recovery.rollback_blocks, 0],
+  ['instant_s', (f) => f.recovery.instant_s, 2],
+  ['instant_4x_s', (f) => f.recovery.instant_4x_s, 2],
 ];
 
 /** `BENCH full_s=… … peak_rss_mb=…`; a figure that could not be measured is `na`. */
@@ -33,15 +57,40 @@ function fmt(value: number | null, decimals: number): string {
   return value === null || !Number.isFinite(value) ? 'na' : value.toFixed(decimals);
 }
 
-type Target = { what: string; ours: (f: Figures) => number | null; other: (f: Figures) => number | null; against: string; max: number; unit: 'ratio' | 'MiB' };
+type Target = {
+  what: string;
+  ours: (f: Figures) => number | null;
+  other: (f: Figures) => number | null;
+  against: string;
+  max: number;
+  unit: 'ratio' | 'MiB' | 's';
+};
 
-/** The issue's targets: ratios to restic/borg, and an absolute memory ceiling. */
+/** The issue's targets: ratios to restic, borg or another of our figures, and absolute ceilings (memory, instant recovery). */
 export const TARGETS: Target[] = [
   { what: 'full backup time', ours: (f) => f.ours.full_s, other: (f) => f.restic.full_s, against: 'restic', max: 0.3, unit: 'ratio' },
   { what: 'incremental time', ours: (f) => f.ours.incr_s, other: (f) => f.restic.incr_s, against: 'restic', max: 0.05, unit: 'ratio' },
   { what: 'restore time', ours: (f) => f.ours.restore_s, other: (f) => f.borg.restore_s, against: 'borg', max: 0.5, unit: 'ratio' },
   { what: 'repository size', ours: (f) => f.ours.size_mb, other: (f) => f.restic.size_mb, against: 'restic', max: 1, unit: 'ratio' },
   { what: 'peak RSS', ours: (f) => f.peak_rss_mb, other: () => null, against: '', max: 256, unit: 'MiB' },
+  {
+    what: 'restore to new qcow2',
+    ours: (f) => f.recovery.restore_qcow2_s,
+    other: (f) => f.ours.restore_s,
+    against: 'raw-file restore',
+    max: 1.1,
+    unit: 'ratio',
+  },
+  {
+    what: 'quick rollback',
+    ours: (f) => f.recovery.rollback_s,
+    other: (f) => f.recovery.restore_full_nbd_s,
+    against: 'full NBD restore',
+    max: 0.25,
+    unit: 'ratio',
+  },
+  { what: 'instant recovery', ours: (f) => f.recovery.instant_s, other: () => null, against: '', max: 10, unit: 's' },
+  { what: 'instant recovery, 4× disk', ours: (f) => f.recovery.instant_4x_s, other: () => null, against: '', max: 10, unit: 's' },
 ];
 
 export type Verdict = 'PASS' | 'MISS' | 'n/a';
@@ -50,9 +99,17 @@ export type Verdict = 'PASS' | 'MISS' | 'n/a';
 export function targetRows(figures: Figures): { what: string; ours: string; other: string; value: string; target: string; verdict: Verdict }[] {
   return TARGETS.map((t) => {
     const ours = t.ours(figures);
-    if (t.unit === 'MiB') {
+    if (t.unit !== 'ratio') {
       const verdict: Verdict = ours === null ? 'n/a' : ours <= t.max ? 'PASS' : 'MISS';
-      return { what: t.what, ours: fmt(ours, 0), other: '', value: `${fmt(ours, 0)} MiB`, target: `≤ ${t.max} MiB`, verdict };
+      const decimals = t.unit === 'MiB' ? 0 : 2;
+      return {
+        what: t.what,
+        ours: fmt(ours, decimals),
+        other: '',
+        value: ours === null ? 'na' : `${fmt(ours, decimals)} ${t.unit}`,
+        target: `≤ ${t.max} ${t.unit}`,
+        verdict,
+      };
     }
     const other = t.other(figures);
     const ratio = ours !== null && other !== null && other > 0 ? ours / other : null;
@@ -81,8 +138,8 @@ export function formatTargets(figures: Figures): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** Seconds, MB/s and a label, as each phase prints when it ends. */
-export function phaseLine(tool: string, phase: string, seconds: number, bytes: number, extra = ''): string {
-  const rate = seconds > 0 ? (bytes / 2 ** 20 / seconds).toFixed(0) : '∞';
-  return `${tool.padEnd(6)} ${phase.padEnd(11)} ${seconds.toFixed(2).padStart(8)} s  ${rate.padStart(6)} MiB/s${extra ? `  ${extra}` : ''}`;
+/** Seconds, MiB/s (none for a phase whose time is not a throughput: `bytes` null) and a label, as each phase prints when it ends. */
+export function phaseLine(tool: string, phase: string, seconds: number, bytes: number | null, extra = ''): string {
+  const rate = bytes === null ? '' : seconds > 0 ? `${(bytes / 2 ** 20 / seconds).toFixed(0)} MiB/s` : '∞ MiB/s';
+  return `${tool.padEnd(6)} ${phase.padEnd(13)} ${seconds.toFixed(2).padStart(8)} s  ${rate.padStart(10)}${extra ? `  ${extra}` : ''}`;
 }

@@ -1,7 +1,8 @@
 /**
  * pnpm bench — full, incremental and restore of a generated disk image with Strongbox,
- * restic and borg; prints each phase, a table against the targets, and last one line of
- * figures (report.ts). See scripts/bench/README.md.
+ * restic and borg, then Strongbox's restores through NBD, quick rollback and instant
+ * recovery (recovery.ts); prints each phase, a table against the targets, and last one
+ * line of figures (report.ts). See scripts/bench/README.md.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
@@ -9,7 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GiB, MiB, REWRITE, coalesce, imageSpec, planLayout, planRewrite, type Extent, type RegionKind } from './layout.js';
 import { oursTool } from './ours.js';
-import { emptyFigures, formatBenchLine, formatTargets, phaseLine, type Figures, type ToolFigures } from './report.js';
+import { abortRecovery, measureRecovery } from './recovery.js';
+import { emptyFigures, emptyRecovery, formatBenchLine, formatTargets, phaseLine, type Figures, type ToolFigures } from './report.js';
 import { borgTool, diskUsage, dropCaches, ensureTools, exec, killChildren, resticTool, type BenchTool } from './tools.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -35,6 +37,7 @@ function cleanup(keepRepos: boolean): Promise<void> {
   cleaning ??= (async () => {
     killChildren();
     for (const t of tools) await t.abort().catch((e: Error) => console.error(`bench: stopping ${t.name}: ${e.message}`));
+    await abortRecovery().catch((e: Error) => console.error(`bench: stopping the NBD restores and the instant-recovery VM: ${e.message}`));
     if (!existsSync(workDir)) return;
     if (!keepRepos) return rm(workDir, { recursive: true, force: true });
     await rm(join(workDir, 'disk.raw'), { force: true });
@@ -45,7 +48,10 @@ function cleanup(keepRepos: boolean): Promise<void> {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  // `on`, not `once`: tsx re-sends the signal when our answer to its relay is slow (a loaded
+  // machine), and without a listener then the process dies in the middle of the cleanup.
+  process.on(signal, () => {
+    if (stopping) return;
     stopping = true; // what fails from here on fails because we stopped it: no FAILED lines
     console.error(`\nbench: ${signal}: stopping and cleaning up`);
     void cleanup(false).finally(() => process.exit(130));
@@ -95,7 +101,7 @@ async function main(): Promise<number> {
 
   const available = await ensureTools(log);
   tools = [oursTool(workDir), ...(available.restic ? [resticTool(workDir)] : []), ...(available.borg ? [borgTool(workDir)] : [])];
-  const figures: Figures = { ours: emptyFigures(), restic: emptyFigures(), borg: emptyFigures(), peak_rss_mb: null };
+  const figures: Figures = { ours: emptyFigures(), restic: emptyFigures(), borg: emptyFigures(), peak_rss_mb: null, recovery: emptyRecovery() };
   const broken = new Set<string>();
   const caches = root0 && (await dropCaches());
   log(
@@ -155,7 +161,7 @@ async function main(): Promise<number> {
     const got = await prepare<{ sha256: string; size: number }>('hash', restored);
     const same = got.sha256 === expected.sha256 && got.size === expected.size;
     log(
-      `${t.name.padEnd(6)} verify      ${same ? 'identical' : `MISMATCH (${got.size} bytes, sha256 ${got.sha256.slice(0, 16)}… vs ${expected.sha256.slice(0, 16)}…)`}`,
+      `${t.name.padEnd(6)} ${'verify'.padEnd(13)} ${same ? 'identical' : `MISMATCH (${got.size} bytes, sha256 ${got.sha256.slice(0, 16)}… vs ${expected.sha256.slice(0, 16)}…)`}`,
     );
     if (!same) {
       figures[t.name].restore_s = null; // a wrong restore has no time worth comparing
@@ -164,13 +170,39 @@ async function main(): Promise<number> {
     await rm(target, { recursive: true, force: true });
   }
 
+  // Strongbox only: restic and borg restore to files, and have neither NBD nor instant recovery.
+  const points = broken.has('ours') ? null : ours.points();
+  let recoveryFailed = false;
+  if (points) {
+    const rssBefore = rssMiB();
+    const r = await measureRecovery(
+      {
+        workDir,
+        size,
+        points,
+        original: { sha256: image.sha256, size },
+        latest: { path: disk, sha256: expected.sha256, size: expected.size },
+        caches,
+        log,
+        hashImage: (path, format) => prepare<{ sha256: string; size: number }>('hash-image', path, format),
+      },
+      figures.recovery,
+    );
+    if (stopping) return cleanup(false).then(() => 130); // what the signal handler started
+    recoveryFailed = r.failed;
+    mismatch ||= r.mismatch;
+    log(`memory: peak RSS ${rssBefore.toFixed(0)} MiB before these phases, ${rssMiB().toFixed(0)} MiB after (peak_rss_mb is the latter)`);
+  } else {
+    log('\nours   NBD restores, rollback and instant recovery: na (no full and incremental point to restore)');
+  }
+
   figures.peak_rss_mb = rssMiB();
   log('\n— sizes after full + incremental (du of each repository) —');
   for (const t of tools) log(`${t.name.padEnd(6)} ${figures[t.name].size_mb?.toFixed(1) ?? 'na'} MiB`);
   log(`\n— targets (a MISS is reported, never fatal) —\n${formatTargets(figures)}\n`);
   await cleanup(keep);
   log(formatBenchLine(figures));
-  return broken.has('ours') || mismatch ? 1 : 0;
+  return broken.has('ours') || recoveryFailed || mismatch ? 1 : 0;
 }
 
 main().then(

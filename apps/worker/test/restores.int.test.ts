@@ -73,7 +73,16 @@ describe.skipIf(unavailable)('restores', () => {
   const disks = { vda: 24, vdb: 16 };
   const md5 = { first: {} as Record<string, string>, second: {} as Record<string, string> };
   const points: string[] = [];
-  const restored = [`sblab-rsn-${tag}`, `sblab-rsi-${tag}`, `sblab-rsj-${tag}`, `sblab-rsk-${tag}`, `sblab-rsb-${tag}`, `sblab-rsc-${tag}`, `sblab-rss-${tag}`];
+  const restored = [
+    `sblab-rsn-${tag}`,
+    `sblab-rsi-${tag}`,
+    `sblab-rsj-${tag}`,
+    `sblab-rsk-${tag}`,
+    `sblab-rsb-${tag}`,
+    `sblab-rsc-${tag}`,
+    `sblab-rss-${tag}`,
+    `sblab-rsv-${tag}`,
+  ];
 
   beforeAll(async () => {
     ensurePaths = await ensureLab();
@@ -281,5 +290,18 @@ describe.skipIf(unavailable)('restores', () => {
     } finally {
       await db.backupRepository.update({ where: { id: repo.id }, data: { readRateLimit: null } });
     }
+  }, 600_000);
+
+  it('pnpm restore:vm is a thin caller of the same restore: it starts it, prints its log, and the VM reads as the point', async () => {
+    const name = restored[7]!;
+    const root = join(import.meta.dirname, '../../..');
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'scripts/restore-vm.ts'), estate.guests.rs!.vm.name, '--name', name, '--pool', LAB_POOL, '--point', points[0]!, '--start'],
+      { cwd: root, encoding: 'utf8', env: process.env },
+    );
+    expect(out).toMatch(/restore complete: VM /);
+    const guest = await consoleOf(name);
+    expect(await guestMd5s(guest, disks)).toEqual(md5.first);
   }, 600_000);
 });

@@ -37,7 +37,15 @@ export async function listVms(virsh: Virsh): Promise<VmSummary[]> {
     .filter(Boolean)) {
     const [uuid, name] = line.split(/\s+/);
     if (!uuid || !name) continue;
-    vms.push({ uuid, name, power: powerState(await virsh.run(['domstate', uuid])) });
+    let state: string;
+    try {
+      state = await virsh.run(['domstate', uuid]);
+    } catch (error) {
+      // Undefined between the list and this read: it is gone, as if it had not been listed.
+      if (error instanceof HypervisorError && error.code === 'HV_VM_NOT_FOUND') continue;
+      throw error;
+    }
+    vms.push({ uuid, name, power: powerState(state) });
   }
   return vms;
 }

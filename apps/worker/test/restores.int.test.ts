@@ -110,6 +110,12 @@ describe.skipIf(unavailable)('restores', () => {
     }
     expect(md5.first.vda).not.toBe(md5.second.vda);
   }, 600_000);
+  /** After a test of a mover in its own process: only the in-process one takes work again (the killed one may still look alive). */
+  const backToInProcessMover = async () => {
+    await db.mover.updateMany({ where: { name: { not: `mv-rs-${tag}` } }, data: { enabled: false } });
+    await db.mover.updateMany({ where: { name: `mv-rs-${tag}` }, data: { enabled: true } });
+  };
+
   /** A mover in its own process takes restores once it has told which stores it sees. */
   const seesStore = (name: string) =>
     waitFor(`mover ${name} to see the repository`, () => db.mover.findFirst({ where: { name, enabled: true, repositoryIds: { has: repo.id } } }));
@@ -224,7 +230,7 @@ describe.skipIf(unavailable)('restores', () => {
     } finally {
       await db.backupRepository.update({ where: { id: repo.id }, data: { readRateLimit: null } });
       await mover.kill();
-      await db.mover.updateMany({ where: { name: { startsWith: 'mv-rs-' } }, data: { enabled: true } });
+      await backToInProcessMover();
     }
   }, 600_000);
 
@@ -254,7 +260,7 @@ describe.skipIf(unavailable)('restores', () => {
       expect(existsSync(row.scratchDir!)).toBe(false);
     } finally {
       await mover.kill();
-      await db.mover.updateMany({ where: { name: { startsWith: 'mv-rs-' } }, data: { enabled: true } });
+      await backToInProcessMover();
     }
   }, 600_000);
 

@@ -38,6 +38,9 @@ describe('rescanConnection', () => {
     const after = await db.hypervisorConnection.findUniqueOrThrow({ where: { id: connection.id } });
     expect(after.lastRescanAt).not.toBeNull();
     expect(after.lastError).toBeNull();
+    // The host's storage pools, where restores may write: the lab's, with its folder and free space.
+    const pools = await db.storagePool.findMany({ where: { connectionId: connection.id } });
+    expect(pools.find((p) => p.name === 'sblab-pool')).toMatchObject({ type: 'dir', active: true, availableBytes: expect.any(BigInt) });
 
     await destroyLabVm(paths, name);
     await rescanConnection(db, connection.id);

@@ -39,20 +39,14 @@ export async function rescanConnection(db: PrismaClient, connectionId: string, c
         disks: vm.disks.map((d) => ({ name: d.target, path: d.path, format: d.format, sizeBytes: d.sizeBytes })),
       });
     }
-    const targets = await hypervisor.restoreTargets();
+    // Restores write into libvirt storage pools (volumes are made there): those with a folder.
+    const pools = (await hypervisor.listPools()).filter((p): p is typeof p & { path: string } => p.path !== null);
     await inventory.applyRescan(
       connectionId,
       hosts.map((h) => ({ name: h.name, cpuCount: h.cpus, memoryBytes: h.memoryBytes })),
       vms,
       new Date(),
-      targets.map((t) => ({
-        name: t.name,
-        type: t.kind,
-        path: t.path,
-        capacityBytes: null,
-        availableBytes: t.availableBytes,
-        active: true,
-      })),
+      pools.map((p) => ({ name: p.name, type: p.type, path: p.path, capacityBytes: p.capacityBytes, availableBytes: p.availableBytes, active: p.active })),
     );
     return { vms: vms.length, removed: false as const };
   } catch (error) {

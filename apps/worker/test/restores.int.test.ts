@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreResultSchema, type SessionId } from '@strongbox/core';
 import { InstantRecoveries, Runs } from '@strongbox/db';
@@ -301,7 +302,8 @@ describe.skipIf(unavailable)('restores', () => {
   it('pnpm restore:vm is a thin caller of the same restore: it starts it, prints its log, and the VM reads as the point', async () => {
     const name = restored[7]!;
     const root = join(import.meta.dirname, '../../..');
-    const out = execFileSync(
+    // Asynchronously: this process runs the controller and the mover the command waits for.
+    const { stdout: out } = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', join(root, 'scripts/restore-vm.ts'), estate.guests.rs!.vm.name, '--name', name, '--pool', LAB_POOL, '--point', points[0]!, '--start'],
       { cwd: root, encoding: 'utf8', env: process.env },

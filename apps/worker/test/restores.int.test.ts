@@ -254,7 +254,8 @@ describe.skipIf(unavailable)('restores', () => {
         return r?.state === 'broken' ? r : null;
       });
       expect(broken.error).toMatch(/its mover restarted: .*Stop publishing to remove the VM and its overlays/);
-      expect((await logsOf(id)).some((l) => l.includes('its mover restarted'))).toBe(true);
+      // The state goes first, the session's line right after it.
+      await waitFor('the session to say so', async () => (await logsOf(id)).some((l) => l.includes('its mover restarted')), 30_000);
       expect(await recoveries.requestAction(row.id, 'stop', 'test')).toEqual({ ok: true });
       await waitFor('publishing to stop', async () => ((await recoveries.get(row.id))?.state === 'stopped' ? true : null), 120_000);
       expect(defined(name)).toBe(false);

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,10 @@ describe.skipIf(unavailable)('restores', () => {
 
   afterAll(async () => {
     for (const name of restored) await destroyLabVm(ensurePaths, name).catch(() => undefined);
+    // A test that failed half-way may leave an instant recovery's overlays and socket: they go too.
+    for (const r of await db.instantRecovery.findMany({ where: { vmName: { in: restored } }, select: { scratchDir: true } })) {
+      if (r.scratchDir) rmSync(r.scratchDir, { recursive: true, force: true });
+    }
     await cleanup();
     await db.$disconnect();
     redis.disconnect();

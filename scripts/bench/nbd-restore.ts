@@ -1,4 +1,4 @@
-import type { LibvirtConnector } from '../../packages/hypervisors/src/index.js';
+import { RESTORED_QCOW2_CLUSTER_BYTES, type LibvirtConnector } from '../../packages/hypervisors/src/index.js';
 import { NbdClient, NbdDiskWriter } from '../../packages/nbd/src/index.js';
 import { differingBlocks, restoreDiskToNbd, type RestoreToNbdResult } from '../../packages/pipeline/src/index.js';
 import type { Repository } from '../../packages/repository/src/index.js';
@@ -67,7 +67,8 @@ export async function restoreToNewQcow2(connector: LibvirtConnector, repo: Repos
   const started = performance.now();
   const reader = await repo.openPoint(pointId);
   try {
-    await exec('qemu-img', ['create', '-q', '-f', 'qcow2', path, String(reader.disk(DISK).size)]);
+    // The image as the connector's createVolume makes it for a restore: 1 MiB clusters.
+    await exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `cluster_size=${RESTORED_QCOW2_CLUSTER_BYTES}`, path, String(reader.disk(DISK).size)]);
     return await writeThroughExport(connector, path, (w) => restoreDiskToNbd(reader, DISK, w, { zeroBlocks: 'skip' }), started);
   } finally {
     await reader.close();

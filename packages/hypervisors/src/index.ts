@@ -10,3 +10,4 @@ export { parseDomainXml, type DomainDisk, type DomainInfo } from './libvirt/doma
 export { rewriteDomainXml, type DomainRewrite, type RewrittenDomain } from './libvirt/domain-rewrite.js';
 export { nbdBackingJson } from './libvirt/instant.js';
 export { RESTORED_SOCKET_ROOT } from './libvirt/restored-vm.js';
+export { RESTORED_QCOW2_CLUSTER_BYTES } from './libvirt/pools.js';

@@ -26,7 +26,9 @@ describe('spaceNeeded', () => {
   it('is the data (and qcow2 metadata) in a file pool, the whole capacity in a logical one', () => {
     const G = 2 ** 30;
     expect(spaceNeeded({ type: 'dir' }, 100 * G, 3 * G, 'raw')).toBe(3 * G);
-    expect(spaceNeeded({ type: 'dir' }, 100 * G, 3 * G, 'qcow2')).toBe(3 * G + (100 * G) / 8192 + 2 * 2 ** 20);
+    // 1 MiB clusters: header, refcount table and block, L1, and one L2 table (each covers 128 GiB).
+    expect(spaceNeeded({ type: 'dir' }, 100 * G, 3 * G, 'qcow2')).toBe(3 * G + 5 * 2 ** 20);
+    expect(spaceNeeded({ type: 'dir' }, 300 * G, 3 * G, 'qcow2')).toBe(3 * G + 7 * 2 ** 20);
     expect(spaceNeeded({ type: 'logical' }, 100 * G, 3 * G, 'raw')).toBe(100 * G);
   });
 });

@@ -1,6 +1,20 @@
 import { createConnection, type Socket } from 'node:net';
 import { LabError } from './run.js';
 
+/** The guest's shell reads words: a path with blanks or `..` is refused here. */
+function guestRelPath(path: string): string {
+  const rel = path.replace(/^\/+/, '');
+  if (!/^[A-Za-z0-9_./-]+$/.test(rel) || rel.split('/').some((s) => s === '' || s === '..')) {
+    throw new LabError('LAB_GUEST', `guest file paths are plain relative paths without blanks: ${path}`);
+  }
+  return rel;
+}
+
+function guestDev(dev: string): string {
+  if (!/^vd[a-z]$/.test(dev)) throw new LabError('LAB_GUEST', `a guest disk is vda, vdb, …: ${dev}`);
+  return dev;
+}
+
 type Pending = { resolve: (value: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
 
 /**
@@ -91,6 +105,26 @@ export class GuestConsole {
   /** md5 of a range as the guest reads it. */
   async md5(dev: string, offsetKiB: number, lengthKiB: number): Promise<string> {
     return this.command(`h ${dev} ${offsetKiB} ${lengthKiB}`, 120_000);
+  }
+
+  /**
+   * Guest writes a file of `sizeKiB` KiB (random data or a repeated token line) at `relPath`
+   * of the ext4 partition mounted at /mnt/<dev>1, then syncs.
+   */
+  async writeFile(dev: string, relPath: string, sizeKiB: number, pattern: 'random' | string = 'random'): Promise<void> {
+    if (!/^[A-Za-z0-9_.-]+$/.test(pattern)) throw new LabError('LAB_GUEST', `pattern must be a plain token: ${pattern}`);
+    if (!Number.isInteger(sizeKiB) || sizeKiB < 0) throw new LabError('LAB_GUEST', `sizeKiB must be a whole number: ${sizeKiB}`);
+    await this.command(`fw ${guestDev(dev)} ${guestRelPath(relPath)} ${sizeKiB} ${pattern}`, 120_000);
+  }
+
+  /** md5 of a file on /mnt/<dev>1 as the guest reads it. */
+  async md5File(dev: string, relPath: string): Promise<string> {
+    return this.command(`fm ${guestDev(dev)} ${guestRelPath(relPath)}`, 120_000);
+  }
+
+  /** Guest deletes a file on /mnt/<dev>1, then syncs. */
+  async deleteFile(dev: string, relPath: string): Promise<void> {
+    await this.command(`fd ${guestDev(dev)} ${guestRelPath(relPath)}`, 60_000);
   }
 
   close(): void {

@@ -6,6 +6,11 @@
  *   <id> w <dev> <offKiB> <lenKiB> <random|zero|TOKEN>   write, then fsync
  *   <id> h <dev> <offKiB> <lenKiB>                        md5 of a range as the guest sees it
  *   <id> p                                                ping
+ *   <id> fw <dev> <relpath> <sizeKiB> <random|TOKEN>      write a file in /mnt/<dev>1 (folders made), then sync
+ *   <id> fm <dev> <relpath>                               md5 of that file
+ *   <id> fd <dev> <relpath>                               delete it, then sync
+ * A disk with an ext4 first partition (a lab disk with `fs: 'ext4-partitioned'`) is mounted
+ * read-write at /mnt/<dev>1 at boot.
  * Each answers `SBLAB <id> OK [value]` or `SBLAB <id> ERR <message>`.
  */
 export const GUEST_READY = 'SBLAB-READY';
@@ -29,6 +34,12 @@ if [ -x /usr/sbin/qemu-ga ]; then
     fi
   done
 fi
+for part in /dev/vd?1; do
+  [ -b "$part" ] || continue
+  mnt=/mnt/$(basename "$part")
+  mkdir -p "$mnt"
+  mount -t ext4 "$part" "$mnt" 2>/dev/null || rmdir "$mnt"
+done
 stty -echo 2>/dev/null
 echo ${GUEST_READY}
 while read -r id cmd dev off len pat; do
@@ -50,6 +61,23 @@ while read -r id cmd dev off len pat; do
     h)
       sum=$(dd if="/dev/$dev" bs=1024 skip="$off" count="$len" 2>/dev/null | md5sum | cut -d' ' -f1)
       echo "SBLAB $id OK $sum"
+      ;;
+    fw)
+      f="/mnt/\${dev}1/$off"
+      mkdir -p "$(dirname "$f")"
+      if [ "$pat" = random ]; then
+        dd if=/dev/urandom of="$f" bs=1024 count="$len" 2>/tmp/err
+      else
+        yes "$pat" | dd of="$f" bs=1024 count="$len" iflag=fullblock 2>/tmp/err
+      fi
+      if [ $? -eq 0 ] && sync; then echo "SBLAB $id OK"; else echo "SBLAB $id ERR $(tail -n1 /tmp/err)"; fi
+      ;;
+    fm)
+      f="/mnt/\${dev}1/$off"
+      if [ -f "$f" ]; then echo "SBLAB $id OK $(md5sum "$f" | cut -d' ' -f1)"; else echo "SBLAB $id ERR no file $f"; fi
+      ;;
+    fd)
+      if rm "/mnt/\${dev}1/$off" 2>/tmp/err && sync; then echo "SBLAB $id OK"; else echo "SBLAB $id ERR $(tail -n1 /tmp/err)"; fi
       ;;
     "") ;;
     *) echo "SBLAB $id ERR unknown command $cmd" ;;

@@ -7,6 +7,8 @@ import { defineLabVm, destroyLabVm, existingLabVm, listLabVms, startLabVm, type 
 
 export { LAB_POOL, labPoolPath } from './daemons.js';
 export { GuestConsole } from './guest-console.js';
+export { EXT4_LABEL, makeFsImage, XFS_LABEL, XFS_LV, type FsImageSpec, type LabFs } from './fs-disk.js';
+export { guestfsEnvironment, type GuestfsEnvironment } from './guestfs-env.js';
 export { LAB_PREFIX, LIBVIRT_URI, labPaths, type LabPaths } from './paths.js';
 export { LabError } from './run.js';
 export { defineLabVm, destroyLabVm, existingLabVm, isRunning, listLabVms, startLabVm, virsh } from './vm.js';

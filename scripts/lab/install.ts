@@ -18,9 +18,30 @@ const APT_PACKAGES: [binary: string, pkg: string][] = [
   ['nbdcopy', 'libnbd-bin'],
   ['/bin/busybox', 'busybox-static'],
   ['/usr/sbin/qemu-ga', 'qemu-guest-agent'],
+  // Guest files: libguestfs reads the guests' file systems; sfdisk and mke2fs build lab disks.
+  ['guestfish', 'libguestfs-tools'],
+  // A Recommends of libguestfs0 (skipped by --no-install-recommends): puts xfsprogs in the appliance.
+  ['/usr/lib/x86_64-linux-gnu/guestfs/supermin.d/packages-xfs', 'libguestfs-xfs'],
+  ['sfdisk', 'fdisk'],
+  ['mke2fs', 'e2fsprogs'],
 ];
 
-const GUEST_MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk', 'virtio_console'];
+const GUEST_MODULES = [
+  'virtio_ring',
+  'virtio',
+  'virtio_pci_modern_dev',
+  'virtio_pci_legacy_dev',
+  'virtio_pci',
+  'virtio_blk',
+  'virtio_console',
+  // ext4 and what it needs, so that /init mounts a lab disk's ext4 partition (`fs: 'ext4-partitioned'`).
+  // Debian's cloud kernel has them built in (then they are skipped); another kernel may not.
+  'crc16',
+  'crc32c_generic',
+  'mbcache',
+  'jbd2',
+  'ext4',
+];
 
 const log = (message: string) => process.stderr.write(`lab: ${message}\n`);
 
@@ -54,7 +75,8 @@ async function kernelPackageName(): Promise<string> {
   return match[1];
 }
 
-async function fetchKernel(paths: LabPaths): Promise<string> {
+/** The lab's kernel package, extracted under the lab cache (downloaded once). */
+export async function fetchKernel(paths: LabPaths): Promise<string> {
   const pkg = await kernelPackageName();
   const extracted = join(paths.cache, pkg);
   if (existsSync(join(extracted, '.done'))) return extracted;

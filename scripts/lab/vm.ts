@@ -4,9 +4,20 @@ import { join } from 'node:path';
 import { GuestConsole } from './guest-console.js';
 import { LAB_PREFIX, LIBVIRT_URI, type LabPaths } from './paths.js';
 import { labPoolPath } from './daemons.js';
+import { makeFsImage, type LabFs } from './fs-disk.js';
 import { LabError, run } from './run.js';
 
-export type LabDiskSpec = { sizeMiB: number; format?: 'qcow2' | 'raw' };
+export type LabDiskSpec = {
+  sizeMiB: number;
+  format?: 'qcow2' | 'raw';
+  /**
+   * A real file system instead of seeded raw data (`fs-disk.ts`). The guest mounts an
+   * `ext4-partitioned` disk's partition at boot, read-write, at `/mnt/<dev>1`.
+   */
+  fs?: LabFs;
+  /** With `fs`: files to seed, path in the file system → content. */
+  files?: Record<string, string>;
+};
 export type LabVmSpec = {
   /** Must start with `sblab-`. */
   name: string;
@@ -15,7 +26,7 @@ export type LabVmSpec = {
   /** Adds the qemu-guest-agent channel (the guest then runs qemu-ga). */
   agent?: boolean;
 };
-export type LabDisk = { target: string; path: string; format: 'qcow2' | 'raw'; sizeBytes: number };
+export type LabDisk = { target: string; path: string; format: 'qcow2' | 'raw'; sizeBytes: number; fs?: LabFs };
 export type LabVm = { name: string; dir: string; consoleSocket: string; disks: LabDisk[] };
 
 export const virsh = (...args: string[]) => run('virsh', ['-c', LIBVIRT_URI, ...args]);
@@ -70,6 +81,11 @@ export async function defineLabVm(paths: LabPaths, spec: LabVmSpec): Promise<Lab
     const target = `vd${String.fromCharCode(97 + i)}`;
     const format = d.format ?? 'qcow2';
     const path = join(dir, `${target}.${format}`);
+    if (d.fs) {
+      await makeFsImage(paths, { target: path, format, sizeMiB: d.sizeMiB, fs: d.fs, files: d.files });
+      disks.push({ target, path, format, sizeBytes: d.sizeMiB * 1024 * 1024, fs: d.fs });
+      continue;
+    }
     await run('qemu-img', ['create', '-q', '-f', format, path, `${d.sizeMiB}M`]);
     const seed = Math.min(8, d.sizeMiB / 4);
     await run('qemu-io', ['-f', format, '-c', `write -q -P 0x5a 0 ${seed}M`, '-c', `write -q -P 0xa5 ${d.sizeMiB / 2}M 1M`, path]);

@@ -6,7 +6,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const config: NextConfig = {
   // Workspace packages ship TypeScript source.
-  transpilePackages: ['@strongbox/core', '@strongbox/config', '@strongbox/db', '@strongbox/notifications', '@strongbox/queue'],
+  transpilePackages: ['@strongbox/core', '@strongbox/config', '@strongbox/db', '@strongbox/guestfs', '@strongbox/notifications', '@strongbox/queue'],
   // Native addons and the database driver load at run time, unbundled (they are direct
   // dependencies here too, which Next needs to externalize them from workspace packages).
   serverExternalPackages: ['@node-rs/argon2', 'pg', '@prisma/adapter-pg', '@prisma/client', 'bullmq'],

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { parseEnv } from '@strongbox/config';
 import { bootstrap, createPrismaClient } from '@strongbox/db';
 import { ensureDatabase } from '@strongbox/db/migrate';
-import { ensureLab, labUnavailableReason } from '../lab/index.js';
+import { ensureLab, guestfsEnvironment, labUnavailableReason } from '../lab/index.js';
 import { Supervisor, type SupervisorEvent } from './processes.js';
 import { checkEnvOrExit, childEnvironment, migrate, provideServices, ROOT, type Services } from './provision.js';
 import { aptInstall, freePort, LaunchError, which } from './system.js';
@@ -198,7 +198,9 @@ async function provideLab(): Promise<void> {
     return;
   }
   console.log('\n━━ lab (libvirt, QEMU, guest image) ━━');
-  await ensureLab();
+  const paths = await ensureLab();
+  // libguestfs (guest-file mounts) on this machine's lab kernel: every suite's processes inherit it.
+  Object.assign(process.env, await guestfsEnvironment(paths));
   console.log('lab ready');
 }
 
@@ -215,11 +217,11 @@ async function main() {
       await ensureDatabase(integrationUrl);
       await migrate(integrationUrl);
     }
+    if (suites.includes('integration') || suites.includes('e2e')) await provideLab();
     const env = childEnvironment(
       { ...services, databaseUrl: integrationUrl },
       { NODE_ENV: 'test', STRONGBOX_REDIS_PREFIX: prefix, STRONGBOX_DATA_DIR: join(resultsDir, 'data') },
     );
-    if (suites.includes('integration') || suites.includes('e2e')) await provideLab();
     if (suites.includes('static')) results.push(staticSuite());
     if (suites.includes('unit')) results.push(vitestSuite('unit', env));
     if (suites.includes('integration')) results.push(vitestSuite('integration', env));

@@ -8,7 +8,16 @@ import type { JobSpecInput, SessionId } from '@strongbox/core';
 import { jobSpecSchema } from '@strongbox/core';
 import { parseEnv } from '@strongbox/config';
 import { BackupJobs, createPrismaClient, Inventory, Runs } from '@strongbox/db';
-import { defineLabVm, destroyLabVm, ensureLab, startLabVm, type GuestConsole, type LabPaths, type LabVm } from '../../../scripts/lab/index.js';
+import {
+  defineLabVm,
+  destroyLabVm,
+  ensureLab,
+  startLabVm,
+  type GuestConsole,
+  type LabDiskSpec,
+  type LabPaths,
+  type LabVm,
+} from '../../../scripts/lab/index.js';
 import { Controller } from '../src/controller/controller.js';
 import { rescanConnection } from '../src/controller/rescan.js';
 import { MoverRole } from '../src/mover/mover-role.js';
@@ -26,13 +35,14 @@ const dirs: string[] = [];
 const stops: (() => Promise<void>)[] = [];
 
 /** Lab VMs (started), each with disks of the given sizes in MiB, in the inventory of a new connection. */
-export async function labEstate(specs: { name: string; disksMiB: number[] }[]) {
+export async function labEstate(specs: ({ name: string; agent?: boolean } & ({ disksMiB: number[] } | { disks: LabDiskSpec[] }))[]) {
   paths ??= await ensureLab();
   const out: Record<string, { guest: GuestConsole; vm: LabVm }> = {};
   for (const spec of specs) {
     const name = `sblab-${spec.name}-${tag}`;
     vms.push(name);
-    const vm = await defineLabVm(paths, { name, disks: spec.disksMiB.map((sizeMiB) => ({ sizeMiB })) });
+    const disks = 'disks' in spec ? spec.disks : spec.disksMiB.map((sizeMiB) => ({ sizeMiB }));
+    const vm = await defineLabVm(paths, { name, disks, ...(spec.agent ? { agent: true } : {}) });
     const guest = await startLabVm(vm);
     guests.push(guest);
     out[spec.name] = { guest, vm };

@@ -44,6 +44,11 @@ export class Movers {
     return this.db.mover.update({ where: { id }, data: { repositoryIds: [...repositoryIds], repositoriesSeenAt: at } });
   }
 
+  /** Where the mover's file service answers (null when it has none). */
+  async fileServiceAt(id: string, url: string | null): Promise<void> {
+    await this.db.mover.update({ where: { id }, data: { fileServiceUrl: url } });
+  }
+
   /** A store this mover just opened (or made, on a first backup) is one it sees, from now on. */
   async seesRepository(id: string, repositoryId: string): Promise<void> {
     await this.db

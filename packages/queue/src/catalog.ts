@@ -62,6 +62,22 @@ export const catalog = {
     attempts: 1,
     timeoutMs: 24 * 60 * 60 * 1000,
   },
+  /** Open a guest-file mount on the mover whose queue it is in: serve the point's disks and start its appliance. */
+  'mount.open': {
+    queue: MOVER_QUEUE,
+    version: 1,
+    payload: z.object({ mountId: z.uuid() }).strict(),
+    attempts: 1,
+    timeoutMs: 15 * 60 * 1000,
+  },
+  /** End a guest-file mount on the mover holding it (asked by its user). */
+  'mount.close': {
+    queue: MOVER_QUEUE,
+    version: 1,
+    payload: z.object({ mountId: z.uuid(), by: z.string() }).strict(),
+    attempts: 1,
+    timeoutMs: 5 * 60 * 1000,
+  },
   /** An action on a running instant recovery, on the mover serving it: migrate its disks to a pool, or stop publishing. */
   'instant.action': {
     queue: MOVER_QUEUE,

@@ -9,6 +9,7 @@ import {
   restoreRequestDto,
   storagePoolDto,
 } from './restore-schemas';
+import { DOWNLOAD_FORMATS, listingDto, mountDto } from './mount-schemas';
 import {
   createConnectionBody,
   createTokenBody,
@@ -36,6 +37,8 @@ type Operation = {
   body?: ZodType;
   response?: ZodType;
   status?: number;
+  /** Query parameters worth a line of their own (a list or a page's are said in the summary). */
+  query?: { name: string; description: string; schema: object; required?: boolean }[];
 };
 
 /** What a start answers: the session it made. */
@@ -58,6 +61,9 @@ const restoreSessionDto = z.looseObject({
   restore: restoreRequestDto,
 });
 const accepted = z.object({ accepted: z.literal(true) });
+
+/** A guest path: absolute, starting at a file system's key (`/sda1/etc/hosts`); `..` and NUL are refused. */
+const guestPathParam = (description: string) => ({ name: 'path', description, schema: { type: 'string', examples: ['/', '/sda1/etc'] } });
 
 /** The API's operations; the document is generated from the same zod schemas the routes parse. */
 export const OPERATIONS: Operation[] = [
@@ -243,6 +249,57 @@ export const OPERATIONS: Operation[] = [
     response: accepted,
     status: 202,
   },
+  {
+    method: 'post',
+    path: '/restore-points/{id}/mounts',
+    summary:
+      "Open the point's guest file systems for browsing by the caller: the mount is `starting` until its mover has the appliance up (poll `GET /mounts/{id}`); 404 unknown point, 409 the point or its repository cannot be read now, 503 no mover can serve it. Audited",
+    permission: 'restore',
+    response: z.object({ mount: mountDto }),
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/mounts',
+    summary: "The caller's own guest-file mounts, newest first: those not ended (?all=1: every one)",
+    permission: 'restore',
+    response: list(mountDto),
+  },
+  {
+    method: 'get',
+    path: '/mounts/{id}',
+    summary: "One of the caller's mounts: state, file systems once ready, the error when it failed; another user's mount is 404",
+    permission: 'restore',
+    response: z.object({ mount: mountDto }),
+  },
+  {
+    method: 'delete',
+    path: '/mounts/{id}',
+    summary: 'End browsing: the mover closes the appliance and the export; 409 when it is ending or ended. Audited',
+    permission: 'restore',
+    response: accepted,
+    status: 202,
+  },
+  {
+    method: 'get',
+    path: '/mounts/{id}/files',
+    summary:
+      'One folder of a ready mount: at `/` its file systems (key, device, type, label, size), below them files and folders (dirs first) with size, mtime, uid, gid, st_mode; 400 a bad path (names `path`), 409 the mount not ready, 503 its mover unreachable',
+    permission: 'restore',
+    response: listingDto,
+    query: [guestPathParam('The folder; `/` (the default) lists the file systems')],
+  },
+  {
+    method: 'get',
+    path: '/mounts/{id}/download',
+    summary:
+      'Download from a ready mount, streamed: one file as it is (application/octet-stream), several paths or a folder as one archive in `format`; 400 a bad path or format, or several paths without a format; 409 not ready. Audited with the paths',
+    permission: 'restore',
+    query: [
+      { ...guestPathParam('A file or folder; repeat for several'), required: true },
+      { name: 'format', description: 'The archive of several paths or a folder', schema: { type: 'string', enum: [...DOWNLOAD_FORMATS] } },
+    ],
+  },
   { method: 'get', path: '/restore-points', summary: 'The restore-point catalog, newest first (?vmId=, ?jobId=, ?repositoryId=)', permission: 'read' },
   { method: 'get', path: '/settings/processing', summary: 'Parallel or sequential processing', permission: 'read' },
   {
@@ -263,6 +320,13 @@ export const OPERATIONS: Operation[] = [
   { method: 'post', path: '/settings/smtp/test', summary: 'Send a test email with the saved settings', permission: 'settings.edit', body: testMailBody },
 ];
 
+function parametersOf(op: Operation) {
+  return [
+    ...(op.path.includes('{id}') ? [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] : []),
+    ...(op.query ?? []).map((q) => ({ name: q.name, in: 'query', required: q.required ?? false, description: q.description, schema: q.schema })),
+  ];
+}
+
 export function openApiDocument() {
   const paths: Record<string, Record<string, unknown>> = {};
   const error = { content: { 'application/json': { schema: z.toJSONSchema(errorDto) } } };
@@ -273,7 +337,7 @@ export function openApiDocument() {
       summary: op.summary,
       description: op.permission === 'public' ? 'No authentication.' : `Requires permission \`${op.permission}\`.`,
       ...(op.permission === 'public' ? { security: [] } : {}),
-      ...(op.path.includes('{id}') ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] } : {}),
+      ...(op.path.includes('{id}') || op.query ? { parameters: parametersOf(op) } : {}),
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(op.body) } } } } : {}),
       responses: {
         [ok]: op.response ? { description: 'OK', content: { 'application/json': { schema: z.toJSONSchema(op.response) } } } : { description: 'OK' },

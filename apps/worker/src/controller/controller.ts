@@ -121,6 +121,7 @@ export class Controller {
     await dueGcs(this.db, now);
     await this.runs.reclaimFromDeadMovers(now);
     await this.runs.reclaimStalled(now, this.options.stalledAfterMs);
+    await this.runs.endSilentMounts(now);
     await this.runs.closeFinished(now);
     await this.runs.dispatch(now);
     await this.runs.relay((message) => this.queues.send(message));

@@ -5,9 +5,11 @@ import type { Logger } from 'pino';
 import { BackupRepositories, Movers, Runs, type PrismaClient } from '@strongbox/db';
 import { consume, moverQueue } from '@strongbox/queue';
 import { Repository } from '@strongbox/repository';
+import { startFileService, type FileService } from './file-service.js';
 import { closeInstantServers, instantAction, resumeInstantRecoveries } from './instant.js';
 import { runMaintenance } from './maintain.js';
 import type { MoverContext } from './mover-context.js';
+import { closeAllMounts, closeMount, openMount, settleMounts, sweepMounts } from './mounts.js';
 import { runRestore } from './run-restore.js';
 import { runVm } from './run-vm.js';
 import { settlePreviousLife } from './settle.js';
@@ -15,6 +17,8 @@ import { settlePreviousLife } from './settle.js';
 export const HEARTBEAT_MS = 10_000;
 /** How often a mover looks again for the repository stores it can see (mounts come and go). */
 export const LOOK_FOR_STORES_MS = 60_000;
+/** How often a mover ends its guest-file mounts that went idle. */
+export const SWEEP_MOUNTS_MS = 5_000;
 
 export type MoverOptions = {
   name: string;
@@ -31,13 +35,15 @@ export type MoverOptions = {
  * id across restarts), heartbeats, tells which repository stores it sees, and runs the
  * units the controller puts in its own queue — VMs to back up and restores, as many
  * at once as its task limit; maintenance of the stores it sees; actions on the instant
- * recoveries it serves. Stopping aborts what runs
+ * recoveries it serves; guest-file mounts, browsed through its file service. Stopping aborts what runs
  * (each VM releases its view and its unfinished point) so that the controller can give it
  * to another mover.
  */
 export class MoverRole {
   private timers: NodeJS.Timeout[] = [];
   private worker: Worker | undefined;
+  private fileService: FileService | undefined;
+  private ctx: MoverContext | undefined;
   private readonly shutdown = new AbortController();
   id: string | undefined;
 
@@ -80,8 +86,15 @@ export class MoverRole {
       connect: this.options.connect,
       failpoint: this.options.failpoint,
     };
+    this.ctx = ctx;
     await settlePreviousLife(ctx, { id, name: row.name });
     await resumeInstantRecoveries(ctx);
+    await settleMounts(ctx);
+    this.fileService = await startFileService();
+    await movers.fileServiceAt(id, this.fileService.url);
+    this.timers.push(
+      setInterval(() => sweepMounts(ctx).catch((error: unknown) => this.log.error({ err: error }, 'ending idle guest-file mounts failed')), SWEEP_MOUNTS_MS),
+    );
     this.worker = consume(
       this.redis,
       this.prefix,
@@ -91,6 +104,8 @@ export class MoverRole {
         'maintenance.run': (payload, { signal }) => runMaintenance(ctx, payload, signal),
         'restore.run': (payload, { signal }) => runRestore(ctx, payload, signal),
         'instant.action': (payload) => instantAction(ctx, payload),
+        'mount.open': (payload, { signal }) => openMount(ctx, payload, signal),
+        'mount.close': (payload) => closeMount(ctx, payload),
       },
       // The controller grants no more VMs than the mover's limit, which an administrator may
       // change while it runs; the worker itself must not be the narrower bound.
@@ -114,5 +129,8 @@ export class MoverRole {
     this.shutdown.abort(new Error('the mover is shutting down'));
     await this.worker?.close();
     await closeInstantServers();
+    if (this.ctx) await closeAllMounts(this.ctx);
+    await new Promise<void>((resolve) => (this.fileService ? this.fileService.server.close(() => resolve()) : resolve()));
+    this.fileService?.server.closeAllConnections();
   }
 }

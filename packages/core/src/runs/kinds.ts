@@ -4,9 +4,10 @@ import { z } from 'zod';
  * The kinds of session. A backup runs one unit per VM (its disks are the unit's tasks); a
  * maintenance session runs one unit, the operation itself, on a mover that sees the
  * repository; a restore runs one unit (`restore`), one task per disk it writes, on a mover
- * near its target. Mounts and copies join this list as they are built.
+ * near its target; a mount (guest files opened for browsing) has no units: it lives on one
+ * mover from its start until it ends, and closes with it. Copies join this list as they are built.
  */
-export const SESSION_KINDS = ['backup', 'maintenance', 'restore'] as const;
+export const SESSION_KINDS = ['backup', 'maintenance', 'restore', 'mount'] as const;
 export type SessionKind = (typeof SESSION_KINDS)[number];
 
 export const MAINTENANCE_OPERATIONS = ['retention', 'gc', 'verify'] as const;

@@ -175,7 +175,11 @@ async function afterRetention(tx: Db, session: { id: SessionId; repositoryId: st
  * session in one transaction of its own.
  */
 export async function closeFinished(db: PrismaClient, now: Date): Promise<SessionId[]> {
-  const open = await db.session.findMany({ where: { status: { in: [...ACTIVE_STATUSES] } }, select: { id: true, tasks: { select: { status: true } } } });
+  // A mount has no units: it closes when it ends (GuestMounts.finish), not when its tasks have.
+  const open = await db.session.findMany({
+    where: { status: { in: [...ACTIVE_STATUSES] }, kind: { not: 'mount' } },
+    select: { id: true, tasks: { select: { status: true } } },
+  });
   const closed: SessionId[] = [];
   for (const candidate of open) {
     if (candidate.tasks.some((t) => !isFinal(t.status))) continue;

@@ -9,6 +9,7 @@ import { Outbox, type OutboxSend } from './outbox.js';
 import { getSession, listSessions, recentResults, sessionLogs, writeLog, type LogLevelName, type SessionFilter } from './read.js';
 import { startBackup, startMaintenance, type BackupStart } from './start.js';
 import { startRestore } from './start-restore.js';
+import { GuestMounts } from './mounts.js';
 
 export type { BackupStart, BackupTrigger, NotStarted, StartResult } from './start.js';
 export {
@@ -24,6 +25,19 @@ export type { HeldUnit } from './close.js';
 export type { LogLevelName, RunSession, RunTask, SessionFilter } from './read.js';
 export { readSession, readTask, sessionSelect, taskSelect } from './read.js';
 export { Outbox, type OutboxSend } from './outbox.js';
+export {
+  GuestMounts,
+  guestMountFsSchema,
+  MOUNT_IDLE_MS,
+  MOUNT_LIVE,
+  MOUNT_STATES,
+  MOUNTS_PER_USER,
+  type GuestMountFs,
+  type GuestMountRow,
+  type MountEndResult,
+  type MountStartResult,
+  type MountState,
+} from './mounts.js';
 
 /**
  * The run module: the one owner of sessions of every kind, their tasks, their log lines
@@ -46,6 +60,8 @@ export class Runs {
   // The controller's round (the leader's), in this order.
   reclaimFromDeadMovers = (now: Date) => reclaimFromDeadMovers(this.client(), now);
   reclaimStalled = (now: Date, stalledAfterMs?: number) => reclaimStalled(this.client(), now, stalledAfterMs);
+  /** Guest-file mounts of movers that went silent end (their next start removes what they left). */
+  endSilentMounts = (now: Date) => new GuestMounts(this.db).endOnSilentMovers(now);
   closeFinished = (now: Date) => closeFinished(this.client(), now);
   dispatch = (now: Date) => dispatchRound(this.client(), now);
   relay = (send: OutboxSend) => new Outbox(this.db).relay(send);

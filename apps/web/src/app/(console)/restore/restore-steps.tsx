@@ -23,6 +23,9 @@ export function FieldErrors({ errors, fields }: { errors: FieldError[]; fields: 
 type List<T> = { data: T[] };
 const pointsPath = (vm: CatalogVmDto) => `/restore-catalog/points?${vm.vmId ? `vmId=${vm.vmId}` : `vmName=${encodeURIComponent(vm.name)}`}`;
 
+/** A VM and one of its points, as step 1 has them chosen (also Guest files' picker, which has no more of a draft). */
+export type PointChoice = Pick<Draft, 'vm' | 'points' | 'point'>;
+
 /** Step 1: a VM found by name (also one no longer in the inventory), then one of its restore points. */
 export function PointStep({
   draft,
@@ -30,7 +33,7 @@ export function PointStep({
   onPoint,
   errors,
 }: {
-  draft: Draft;
+  draft: PointChoice;
   onVm: (vm: CatalogVmDto, points: CatalogPointDto[]) => void;
   onPoint: (point: CatalogPointDto) => void;
   errors: FieldError[];

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { MOUNT_STATES } from '@strongbox/db';
+
+/** What the guest-file routes read and answer; the OpenAPI document is generated from the same schemas. */
+
+export const DOWNLOAD_FORMATS = ['tar.gz', 'zip'] as const;
+export type DownloadFormat = (typeof DOWNLOAD_FORMATS)[number];
+
+/** Paths of one download: enough for a selection made in the browser, not an unbounded query. */
+export const MAX_DOWNLOAD_PATHS = 500;
+
+export const mountListQuery = z.object({ all: z.enum(['0', '1', 'true', 'false']).optional() });
+
+export const downloadFormatQuery = z.object({ format: z.enum(DOWNLOAD_FORMATS, { message: 'must be tar.gz or zip' }).optional() });
+
+export const guestFsDto = z.object({
+  /** The first segment of every path in it: `sda1`, `vg0-data`. */
+  key: z.string(),
+  device: z.string(),
+  type: z.string(),
+  label: z.string().nullable(),
+  sizeBytes: z.number(),
+  mountable: z.boolean(),
+});
+
+/** A mount as the API shows it: never the mover's address or the token that opens its file service. */
+export const mountDto = z.object({
+  id: z.uuid(),
+  sessionId: z.uuid(),
+  pointId: z.uuid().nullable(),
+  vmId: z.uuid().nullable(),
+  vmName: z.string(),
+  pointTime: z.string(),
+  moverId: z.uuid().nullable(),
+  moverName: z.string().nullable(),
+  state: z.enum(MOUNT_STATES),
+  error: z.string().nullable(),
+  filesystems: z.array(guestFsDto),
+  startedAt: z.string(),
+  readyAt: z.string().nullable(),
+  lastUsedAt: z.string(),
+  endedAt: z.string().nullable(),
+  idleTimeoutMs: z.number().int(),
+});
+export type MountDto = z.infer<typeof mountDto>;
+
+/** `/`: one entry per file system of the point. */
+export const filesystemEntryDto = z.object({
+  name: z.string(),
+  path: z.string(),
+  type: z.literal('filesystem'),
+  device: z.string(),
+  fsType: z.string(),
+  label: z.string().nullable(),
+  size: z.number(),
+  mountable: z.boolean(),
+});
+
+/** Inside a file system: what lstat says of each entry; `mode` is st_mode (type and permission bits). */
+export const fileEntryDto = z.object({
+  name: z.string(),
+  path: z.string(),
+  type: z.enum(['file', 'directory', 'symlink', 'other']),
+  size: z.number(),
+  mtime: z.string(),
+  uid: z.number().int(),
+  gid: z.number().int(),
+  mode: z.number().int(),
+  linkTarget: z.string().optional(),
+});
+
+export const listingDto = z.object({ path: z.string(), entries: z.array(z.union([filesystemEntryDto, fileEntryDto])) });
+export type ListingDto = z.infer<typeof listingDto>;
+export type FilesystemEntry = z.infer<typeof filesystemEntryDto>;
+export type FileEntry = z.infer<typeof fileEntryDto>;

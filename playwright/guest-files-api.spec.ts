@@ -1,0 +1,88 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { expect, test, type Page } from '@playwright/test';
+import { admin, login, logout, uniqueEmail } from './helpers';
+
+// The guest-file API's refusals, each made before a mover is asked: a Viewer is 403, one
+// user's mount is another's 404 (administrators included), bad paths are 400 naming `path`,
+// a mount that is not ready is 409, and a missing point is 404. The mount rows are written
+// straight to the database (the lab test in restore-files-lab.spec.ts opens real ones).
+
+async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A mount of `ownerEmail`'s in `state`, without a mover (nothing can reach its file service). */
+async function seedMount(ownerEmail: string, state: 'starting' | 'ready'): Promise<string> {
+  const [owner] = await sql<{ id: string }>(`SELECT id FROM "User" WHERE email = $1`, [ownerEmail]);
+  const sessionId = randomUUID();
+  const id = randomUUID();
+  await sql(`INSERT INTO "Session" (id, kind, name, status, "triggeredBy") VALUES ($1, 'mount', 'Guest files: e2e', 'running', 'e2e')`, [sessionId]);
+  await sql(
+    `INSERT INTO "GuestMount" (id, "sessionId", "ownerId", "vmName", "pointTime", state, token, "idleTimeoutMs", filesystems)
+     VALUES ($1, $2, $3, 'e2e-vm', now(), $4, $5, 60000, '[{"key":"sda1","device":"/dev/sda1","type":"ext4","label":null,"sizeBytes":1,"mountable":true}]')`,
+    [id, sessionId, owner!.id, state, randomBytes(16).toString('hex')],
+  );
+  return id;
+}
+
+async function makeUser(page: Page, role: string): Promise<string> {
+  const email = uniqueEmail(`gf-${role.toLowerCase()}`);
+  const made = await page.request.post('/api/v1/users', { data: { email, name: role, role, password: 'a-long-password-9' } });
+  expect(made.status()).toBe(201);
+  return email;
+}
+
+test('guest files API: Viewer 403, another user 404, bad paths 400 naming the field, not ready 409, a missing point 404; the list is the caller’s own', async ({
+  page,
+}) => {
+  await login(page, admin.email, admin.password);
+  const operator = await makeUser(page, 'RestoreOperator');
+  const viewer = await makeUser(page, 'Viewer');
+  const ready = await seedMount(operator, 'ready');
+  const starting = await seedMount(operator, 'starting');
+
+  // The administrator is not the owner: exactly as if it did not exist.
+  for (const url of [`/api/v1/mounts/${ready}`, `/api/v1/mounts/${ready}/files?path=/`, `/api/v1/mounts/${ready}/download?path=/sda1/a`]) {
+    expect((await page.request.get(url)).status(), url).toBe(404);
+  }
+  expect((await page.request.delete(`/api/v1/mounts/${ready}`)).status()).toBe(404);
+  expect(((await (await page.request.get('/api/v1/mounts')).json()) as { data: { id: string }[] }).data.map((m) => m.id)).not.toContain(ready);
+  const missingPoint = await page.request.post(`/api/v1/restore-points/${randomUUID()}/mounts`);
+  expect(missingPoint.status()).toBe(404);
+  await logout(page);
+
+  await login(page, viewer, 'a-long-password-9');
+  expect((await page.request.get('/api/v1/mounts')).status()).toBe(403);
+  expect((await page.request.get(`/api/v1/mounts/${ready}/files?path=/`)).status()).toBe(403);
+  expect((await page.request.post(`/api/v1/restore-points/${randomUUID()}/mounts`)).status()).toBe(403);
+  await logout(page);
+
+  await login(page, operator, 'a-long-password-9');
+  const mine = (await (await page.request.get('/api/v1/mounts')).json()) as { data: { id: string; token?: string }[] };
+  expect(mine.data.map((m) => m.id).sort()).toEqual([ready, starting].sort());
+  expect(JSON.stringify(mine)).not.toMatch(/token|serviceUrl/);
+  for (const bad of ['/sda1/../../etc/passwd', 'sda1/etc', '/sda1/a\u0000b']) {
+    for (const route of ['files', 'download']) {
+      const res = await page.request.get(`/api/v1/mounts/${ready}/${route}?path=${encodeURIComponent(bad)}`);
+      expect(res.status(), `${route} ${JSON.stringify(bad)}`).toBe(400);
+      expect((await res.json()).error.details.field).toBe('path');
+    }
+  }
+  const badFormat = await page.request.get(`/api/v1/mounts/${ready}/download?path=/sda1/a&format=rar`);
+  expect(badFormat.status()).toBe(400);
+  expect((await badFormat.json()).error.details.field).toBe('format');
+  const notReady = await page.request.get(`/api/v1/mounts/${starting}/files?path=/`);
+  expect(notReady.status()).toBe(409);
+  expect((await notReady.json()).error.message).toMatch(/starting/);
+  // Nothing of the above was written: both mounts are as they were.
+  const rows = await sql<{ state: string }>(`SELECT state FROM "GuestMount" WHERE id = ANY($1::uuid[]) ORDER BY state`, [[ready, starting]]);
+  expect(rows.map((r) => r.state)).toEqual(['ready', 'starting']);
+  await sql(`DELETE FROM "Session" WHERE id IN (SELECT "sessionId" FROM "GuestMount" WHERE id = ANY($1::uuid[]))`, [[ready, starting]]);
+});

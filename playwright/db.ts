@@ -48,3 +48,14 @@ export async function countJobs(): Promise<number> {
     await client.end();
   }
 }
+
+/** One statement against the console's database, for tests that read or seed what the API does not show. */
+export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { expect, test, type Page } from '@playwright/test';
+import { sql } from './db';
 import { admin, login, logout, uniqueEmail } from './helpers';
 
 // The guest-file API's refusals, each made before a mover is asked: a Viewer is 403, one
@@ -8,26 +8,30 @@ import { admin, login, logout, uniqueEmail } from './helpers';
 // a mount that is not ready is 409, and a missing point is 404. The mount rows are written
 // straight to the database (the lab test in restore-files-lab.spec.ts opens real ones).
 
-async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
+/**
+ * A mover row that looks alive for the next hour (so that the controller does not end its
+ * mounts) and takes no work (disabled); it has no file service anyone could reach.
+ */
+async function seedMover(): Promise<string> {
+  const id = randomUUID();
+  await sql(
+    `INSERT INTO "Mover" (id, name, "hostName", cores, "maxConcurrentTasks", enabled, "softwareVersion", "lastHeartbeatAt")
+     VALUES ($1, $2, 'nowhere', 1, 1, false, 'e2e', now() + interval '1 hour')`,
+    [id, `e2e-gf-${id.slice(0, 8)}`],
+  );
+  return id;
 }
 
-/** A mount of `ownerEmail`'s in `state`, without a mover (nothing can reach its file service). */
-async function seedMount(ownerEmail: string, state: 'starting' | 'ready'): Promise<string> {
+/** A mount of `ownerEmail`'s in `state` on `moverId`. */
+async function seedMount(ownerEmail: string, state: 'starting' | 'ready', moverId: string): Promise<string> {
   const [owner] = await sql<{ id: string }>(`SELECT id FROM "User" WHERE email = $1`, [ownerEmail]);
   const sessionId = randomUUID();
   const id = randomUUID();
   await sql(`INSERT INTO "Session" (id, kind, name, status, "triggeredBy") VALUES ($1, 'mount', 'Guest files: e2e', 'running', 'e2e')`, [sessionId]);
   await sql(
-    `INSERT INTO "GuestMount" (id, "sessionId", "ownerId", "vmName", "pointTime", state, token, "idleTimeoutMs", filesystems)
-     VALUES ($1, $2, $3, 'e2e-vm', now(), $4, $5, 60000, '[{"key":"sda1","device":"/dev/sda1","type":"ext4","label":null,"sizeBytes":1,"mountable":true}]')`,
-    [id, sessionId, owner!.id, state, randomBytes(16).toString('hex')],
+    `INSERT INTO "GuestMount" (id, "sessionId", "ownerId", "moverId", "vmName", "pointTime", state, token, "idleTimeoutMs", filesystems)
+     VALUES ($1, $2, $3, $6, 'e2e-vm', now(), $4, $5, 60000, '[{"key":"sda1","device":"/dev/sda1","type":"ext4","label":null,"sizeBytes":1,"mountable":true}]')`,
+    [id, sessionId, owner!.id, state, randomBytes(16).toString('hex'), moverId],
   );
   return id;
 }
@@ -45,8 +49,9 @@ test('guest files API: Viewer 403, another user 404, bad paths 400 naming the fi
   await login(page, admin.email, admin.password);
   const operator = await makeUser(page, 'RestoreOperator');
   const viewer = await makeUser(page, 'Viewer');
-  const ready = await seedMount(operator, 'ready');
-  const starting = await seedMount(operator, 'starting');
+  const moverId = await seedMover();
+  const ready = await seedMount(operator, 'ready', moverId);
+  const starting = await seedMount(operator, 'starting', moverId);
 
   // The administrator is not the owner: exactly as if it did not exist.
   for (const url of [`/api/v1/mounts/${ready}`, `/api/v1/mounts/${ready}/files?path=/`, `/api/v1/mounts/${ready}/download?path=/sda1/a`]) {
@@ -85,4 +90,5 @@ test('guest files API: Viewer 403, another user 404, bad paths 400 naming the fi
   const rows = await sql<{ state: string }>(`SELECT state FROM "GuestMount" WHERE id = ANY($1::uuid[]) ORDER BY state`, [[ready, starting]]);
   expect(rows.map((r) => r.state)).toEqual(['ready', 'starting']);
   await sql(`DELETE FROM "Session" WHERE id IN (SELECT "sessionId" FROM "GuestMount" WHERE id = ANY($1::uuid[]))`, [[ready, starting]]);
+  await sql(`DELETE FROM "Mover" WHERE id = $1`, [moverId]);
 });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { sql } from './db';
 import { admin, attachScreenshot, lab, login, virsh, waitForGuest } from './helpers';
 
 // Restores of a real lab VM through the wizard, each checked by what the restored guest
@@ -18,16 +18,6 @@ const md5s = (vm: string): Md5s => ({
   vda: lab('md5', vm, 'vda', '0', String(DISKS.vda * 1024)),
   vdb: lab('md5', vm, 'vdb', '0', String(DISKS.vdb * 1024)),
 });
-
-async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 type Session = { id: string; status: string; endedAt: string | null; tasks: { diskName: string | null; unit: string; status: string; error: string | null }[] };
 

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { expect, test, type Page } from '@playwright/test';
-import { seedInventory } from './db';
+import { seedInventory, sql } from './db';
 import { admin, attachScreenshot, login, logout, uniqueEmail } from './helpers';
 
 // The Restore area without lab VMs: catalog rows, storage pools, a mover that sees the
@@ -13,16 +12,6 @@ import { admin, attachScreenshot, login, logout, uniqueEmail } from './helpers';
 
 const MiB = 2 ** 20;
 const DISKS = JSON.stringify([{ name: 'vda', size: 4 * MiB, blockSize: MiB, codec: 'fast', newBytes: 2 * MiB, storedBytes: MiB, blocks: 4, zeroBlocks: 2 }]);
-
-async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** A VM with two points (full, then incremental) in the default repository, two pools, and a mover that sees the repository. */
 async function seedCatalog(tag: string) {

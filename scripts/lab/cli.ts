@@ -5,6 +5,10 @@
  * tsx scripts/lab/cli.ts md5 <vm> <dev> <offKiB> <lenKiB>                 what the guest reads there
  * tsx scripts/lab/cli.ts vm <name> <diskMiB>...                          defines and starts one VM
  * tsx scripts/lab/cli.ts rm <name>...                                    removes VMs and their disks
+ * tsx scripts/lab/cli.ts fsvm <name>                                     a VM with ext4 (partitioned, seeded) on vda and XFS on LVM on vdb, with qemu-ga
+ * tsx scripts/lab/cli.ts fw <vm> <dev> <path> <sizeKiB> [pattern]         the guest writes a file on /mnt/<dev>1
+ * tsx scripts/lab/cli.ts fm <vm> <dev> <path>                            md5 of a file as the guest reads it
+ * tsx scripts/lab/cli.ts fd <vm> <dev> <path>                            the guest deletes a file
  */
 import { messageOf } from '@strongbox/core';
 import { existsSync } from 'node:fs';
@@ -29,6 +33,15 @@ async function guest(vm: string): Promise<GuestConsole> {
   await c.waitReady(10_000);
   return c;
 }
+
+/** What `fsvm` seeds on its ext4 partition. */
+const FS_VM_FILES: Record<string, string> = {
+  'etc/app.conf': 'listen 8080\nworkers 4\n',
+  'home/ann/report.txt': 'quarterly report\n'.repeat(4000),
+  'home/ann/old.txt': 'an old note to delete\n'.repeat(100),
+  'home/ann/notes/todo.md': '- back up\n- restore\n',
+  'home/ann/notes/ideas.md': '- index the files\n',
+};
 
 async function main(): Promise<void> {
   const [command, ...args] = process.argv.slice(2);
@@ -67,6 +80,35 @@ async function main(): Promise<void> {
     console.log(`${vm.name}: ${vm.disks.map((d) => d.target).join(' ')} started`);
     return;
   }
+  if (command === 'fsvm') {
+    const [name] = args;
+    if (!name) throw new Error('usage: fsvm <name>');
+    const vm = await defineLabVm(await ensureLab(), {
+      name,
+      agent: true,
+      disks: [
+        { sizeMiB: 64, fs: 'ext4-partitioned', files: FS_VM_FILES },
+        { sizeMiB: 320, fs: 'xfs-lvm', files: { 'data/ledger.csv': 'id,amount\n1,100\n2,250\n' } },
+      ],
+    });
+    (await startLabVm(vm)).close();
+    console.log(`${vm.name}: ext4 on vda1, XFS on LVM on vdb, started`);
+    return;
+  }
+  if (command === 'fw' || command === 'fm' || command === 'fd') {
+    const [vm, dev, path, size, pattern] = args;
+    if (!vm || !dev || !path || (command === 'fw' && !size))
+      throw new Error(`usage: ${command} <vm> <dev> <path>${command === 'fw' ? ' <sizeKiB> [pattern]' : ''}`);
+    const c = await guest(vm);
+    try {
+      if (command === 'fw') await c.writeFile(dev, path, Number(size), pattern ?? 'random');
+      else if (command === 'fd') await c.deleteFile(dev, path);
+      else console.log(await c.md5File(dev, path));
+    } finally {
+      c.close();
+    }
+    return;
+  }
   if (command === 'rm') {
     const paths = await ensureLab();
     for (const name of args) await destroyLabVm(paths, name);
@@ -74,7 +116,7 @@ async function main(): Promise<void> {
     return;
   }
   throw new Error(
-    'usage: cli.ts rm <name>... | up [N] | down | write <vm> <dev> <offKiB> <lenKiB> [pattern] | md5 <vm> <dev> <offKiB> <lenKiB> | vm <name> <diskMiB>...',
+    'usage: cli.ts rm <name>... | up [N] | down | fsvm <name> | fw|fm|fd <vm> <dev> <path> … | write <vm> <dev> <offKiB> <lenKiB> [pattern] | md5 <vm> <dev> <offKiB> <lenKiB> | vm <name> <diskMiB>...',
   );
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MOUNT_STATES } from '@strongbox/db';
+import { guestMountFsSchema, MOUNT_STATES } from '@strongbox/db';
 
 /** What the guest-file routes read and answer; the OpenAPI document is generated from the same schemas. */
 
@@ -13,15 +13,8 @@ export const mountListQuery = z.object({ all: z.enum(['0', '1', 'true', 'false']
 
 export const downloadFormatQuery = z.object({ format: z.enum(DOWNLOAD_FORMATS, { message: 'must be tar.gz or zip' }).optional() });
 
-export const guestFsDto = z.object({
-  /** The first segment of every path in it: `sda1`, `vg0-data`. */
-  key: z.string(),
-  device: z.string(),
-  type: z.string(),
-  label: z.string().nullable(),
-  sizeBytes: z.number(),
-  mountable: z.boolean(),
-});
+/** A file system of the mount: its key is the first segment of every path in it (`sda1`, `vg0-data`). */
+export const guestFsDto = guestMountFsSchema;
 
 /** A mount as the API shows it: never the mover's address or the token that opens its file service. */
 export const mountDto = z.object({

@@ -1,0 +1,159 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { admin, attachScreenshot, lab, login } from './helpers';
+
+// Guest files of a real lab VM, browsed in Chromium: ext4 on a partitioned disk and XFS on
+// LVM on a second one. Backed up; the guest changes one file and deletes another; backed up
+// again. The first point is browsed: the changed file downloads with its old content (md5
+// against what the guest read at the first backup), a folder downloads as .zip with every
+// file's md5 right, the XFS logical volume is browsable, and ending the mount leaves it ended.
+
+const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
+
+async function api<T>(request: APIRequestContext, method: 'get' | 'post', url: string, data?: unknown): Promise<T> {
+  const res = await request[method](url, data === undefined ? {} : { data });
+  expect(res.ok(), `${method.toUpperCase()} ${url}: ${res.status()} ${await res.text()}`).toBe(true);
+  return (await res.json()) as T;
+}
+
+async function backup(request: APIRequestContext, jobId: string): Promise<void> {
+  const { sessionId } = await api<{ sessionId: string }>(request, 'post', `/api/v1/jobs/${jobId}/start`);
+  await expect
+    .poll(async () => (await api<{ status: string; endedAt: string | null }>(request, 'get', `/api/v1/sessions/${sessionId}`)).status, {
+      timeout: 300_000,
+      intervals: [2000],
+    })
+    .toMatch(/^(success|warning|failed|cancelled|interrupted)$/);
+  expect((await api<{ status: string }>(request, 'get', `/api/v1/sessions/${sessionId}`)).status).toBe('success');
+}
+
+/** Every file of a tree, relative path → md5. */
+function tree(root: string, at = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(join(root, at))) {
+    const rel = at ? `${at}/${name}` : name;
+    if (statSync(join(root, rel)).isDirectory()) Object.assign(out, tree(root, rel));
+    else out[rel] = md5(readFileSync(join(root, rel)));
+  }
+  return out;
+}
+
+async function downloadOf(page: Page, click: () => Promise<void>): Promise<Buffer> {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), click()]);
+  const path = await download.path();
+  return readFileSync(path);
+}
+
+test('guest files of a lab VM: ext4 and XFS on LVM browsed from the older point; a changed file downloads as it was, a folder as .zip byte for byte', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(15 * 60_000);
+  const tag = randomBytes(3).toString('hex');
+  const name = `sblab-e2gf-${tag}`;
+  const dir = mkdtempSync(join(tmpdir(), 'sb-e2gf-'));
+  lab('fsvm', name);
+  try {
+    const before = {
+      report: lab('fm', name, 'vda', 'home/ann/report.txt'),
+      old: lab('fm', name, 'vda', 'home/ann/old.txt'),
+      todo: lab('fm', name, 'vda', 'home/ann/notes/todo.md'),
+      ideas: lab('fm', name, 'vda', 'home/ann/notes/ideas.md'),
+    };
+    await login(page, admin.email, admin.password);
+    const connection = await api<{ id: string }>(page.request, 'post', '/api/v1/connections', { name: `KVM gf ${tag}`, uri: 'qemu:///system' });
+    let vmId = '';
+    await expect
+      .poll(
+        async () => {
+          const vms = (await api<{ data: { id: string; name: string }[] }>(page.request, 'get', `/api/v1/vms?connectionId=${connection.id}`)).data;
+          vmId = vms.find((v) => v.name === name)?.id ?? '';
+          return vmId;
+        },
+        { timeout: 60_000 },
+      )
+      .not.toBe('');
+    const repos = (await api<{ data: { id: string; isDefault: boolean }[] }>(page.request, 'get', '/api/v1/repositories')).data;
+    const job = await api<{ id: string }>(page.request, 'post', '/api/v1/jobs', {
+      name: `E2E guest files ${tag}`,
+      connectionId: connection.id,
+      repositoryId: repos.find((r) => r.isDefault)!.id,
+      objects: [{ type: 'vm', vmId }],
+      retention: { keepPoints: 7 },
+      schedule: { kind: 'manual' },
+    });
+    await backup(page.request, job.id);
+    lab('fw', name, 'vda', 'home/ann/report.txt', '64', 'random');
+    lab('fd', name, 'vda', 'home/ann/old.txt');
+    expect(lab('fm', name, 'vda', 'home/ann/report.txt')).not.toBe(before.report);
+    await backup(page.request, job.id);
+    const points = (await api<{ data: { id: string; vmName: string; time: string }[] }>(page.request, 'get', '/api/v1/restore-points?perPage=200')).data
+      .filter((p) => p.vmName === name)
+      .sort((a, b) => a.time.localeCompare(b.time));
+    expect(points).toHaveLength(2);
+
+    await test.step('the first point opened for browsing: a note while the appliance starts, then its file systems', async () => {
+      await page.goto('/restore/files');
+      await page.getByTestId('restore-search').fill(name);
+      await page.getByTestId(`restore-vm-${name}`).click();
+      await page.getByTestId(`restore-point-${points[0]!.id}`).check();
+      await page.getByTestId('guest-browse').click();
+      await expect(page.getByTestId('guest-starting')).toBeVisible();
+      await attachScreenshot(page, testInfo, 'guest-files-starting');
+      await expect(page.getByTestId('guest-filesystems')).toBeVisible({ timeout: 240_000 });
+      await expect(page.getByTestId('guest-filesystems')).toContainText('ext4');
+      await expect(page.getByTestId('guest-filesystems')).toContainText('xfs');
+      await expect(page.getByTestId('guest-filesystems')).toContainText('sbdata');
+    });
+
+    await test.step('ext4: home/ann as it was at the first backup; the changed file downloads with its old bytes', async () => {
+      await page.getByTestId('guest-open-fs-sda1').click();
+      await page.getByTestId('guest-open-dir-home').click();
+      await page.getByTestId('guest-open-dir-ann').click();
+      await expect(page.getByTestId('guest-entry-old.txt')).toBeVisible();
+      await expect(page.getByTestId('guest-entry-report.txt')).toContainText('rw');
+      await attachScreenshot(page, testInfo, 'guest-files-browser');
+      await page.getByTestId('guest-filter').fill('rep');
+      await expect(page.getByTestId('guest-entry-old.txt')).toBeHidden();
+      await page.getByTestId('guest-select-report.txt').check();
+      const bytes = await downloadOf(page, () => page.getByTestId('guest-download').click());
+      expect(md5(bytes)).toBe(before.report);
+      await page.getByTestId('guest-filter').fill('');
+    });
+
+    await test.step('a folder and the deleted file as one .zip: every md5 as the guest read it', async () => {
+      await page.getByTestId('guest-select-report.txt').uncheck();
+      await page.getByTestId('guest-select-notes').check();
+      await page.getByTestId('guest-select-old.txt').check();
+      await page.getByTestId('guest-format').selectOption('zip');
+      const zip = await downloadOf(page, () => page.getByTestId('guest-download').click());
+      const out = join(dir, 'zip');
+      execFileSync('python3', ['-c', 'import sys,zipfile,io; zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())).extractall(sys.argv[1])', out], {
+        input: zip,
+      });
+      expect(tree(out)).toEqual({ 'old.txt': before.old, 'notes/todo.md': before.todo, 'notes/ideas.md': before.ideas });
+    });
+
+    await test.step('XFS on LVM is browsable; ending the mount ends it', async () => {
+      await page.getByTestId('guest-crumb-/').click();
+      await expect(page.getByTestId('guest-fs-sbvg-data')).toContainText('/dev/sbvg/data');
+      await page.getByTestId('guest-open-fs-sbvg-data').click();
+      await page.getByTestId('guest-open-dir-data').click();
+      await expect(page.getByTestId('guest-entry-ledger.csv')).toBeVisible();
+      await attachScreenshot(page, testInfo, 'guest-files-xfs-lvm');
+      const mountId = await page.getByTestId('guest-files').getAttribute('data-mount-id');
+      await page.getByTestId('guest-end').click();
+      await expect(page.getByTestId('guest-browse')).toBeVisible();
+      // The mover removes the appliance and the export, then the mount is stopped.
+      await expect
+        .poll(async () => (await api<{ mount: { state: string } }>(page.request, 'get', `/api/v1/mounts/${mountId}`)).mount.state, { timeout: 60_000 })
+        .toBe('stopped');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    lab('rm', name);
+  }
+});

@@ -40,6 +40,7 @@ if (roles.has('mover')) {
       maxConcurrentTasks: env.STRONGBOX_MOVER_MAX_TASKS,
       softwareVersion: '0.1.0',
       failpoint: env.STRONGBOX_FAILPOINT,
+      fileService: { listen: env.STRONGBOX_MOVER_FILES_LISTEN, url: env.STRONGBOX_MOVER_FILES_URL },
     },
     log.child({ role: 'mover' }),
   );

@@ -72,6 +72,7 @@ const call = (m: GuestMountRow, route: string, token = m.token) =>
 describe.skipIf(unavailable)('guest-file mounts', () => {
   let pointId: string;
   let repositoryPath: string;
+  let repositoryId: string;
   let ownerId: string;
   const dirs: string[] = [];
 
@@ -88,6 +89,7 @@ describe.skipIf(unavailable)('guest-file mounts', () => {
     ]);
     const repo = await repository({ maxConcurrentTasks: 2 });
     repositoryPath = repo.path;
+    repositoryId = repo.id;
     const j = await job({
       connectionId: estate.connectionId,
       repositoryId: repo.id,
@@ -168,31 +170,31 @@ describe.skipIf(unavailable)('guest-file mounts', () => {
     expect(existsSync(scratch)).toBe(false);
     expect(await killProcessesNaming(scratch)).toBe(0);
     expect(storeState(repositoryPath)).toBe(before);
-  });
+  }, 400_000);
 
   it('ends a mount idle past its timeout and leaves nothing', async () => {
-    process.env.STRONGBOX_MOUNT_IDLE_MS = '4000';
     const mounts = new GuestMounts(db);
-    try {
-      const started = await mounts.start({ pointId, ownerId, by: 'ann' });
-      if (!started.ok) throw new Error(started.message);
-      const m = await ready(started.mount.id);
-      const session = await ended(m.sessionId, 60_000);
-      expect(session.status).toBe('success');
-      expect((await mounts.get(m.id))!.endReason).toMatch(/^idle/);
-      expect(existsSync(m.scratchDir!)).toBe(false);
-      expect(await killProcessesNaming(m.scratchDir!)).toBe(0);
-    } finally {
-      delete process.env.STRONGBOX_MOUNT_IDLE_MS;
-    }
-  });
+    const started = await mounts.start({ pointId, ownerId, by: 'ann', idleTimeoutMs: 4000 });
+    if (!started.ok) throw new Error(started.message);
+    // It may be ready for less time than a poll takes: its session's end is what is waited for.
+    const session = await ended(started.mount.sessionId, 300_000);
+    const m = (await mounts.get(started.mount.id))!;
+    expect(session.status).toBe('success');
+    expect(m.readyAt).not.toBeNull();
+    expect(m.endReason).toMatch(/^idle/);
+    expect(existsSync(m.scratchDir!)).toBe(false);
+    expect(await killProcessesNaming(m.scratchDir!)).toBe(0);
+  }, 400_000);
 
   it('a mover killed under a mount: its next start removes the appliance and the folder, and the mount ends', async () => {
     const name = `mv-gf-proc-${tag}`;
     const proc = new MoverProcess(name);
     const moverId = await proc.start();
-    // Only the process mover sees work now.
+    // Only the process mover sees work now; it takes mounts once it has looked for the stores and opened its file service.
     await db.mover.updateMany({ where: { id: { not: moverId } }, data: { enabled: false } });
+    await waitFor('the process mover to see the store', () =>
+      db.mover.findFirst({ where: { id: moverId, fileServiceUrl: { not: null }, repositoryIds: { has: repositoryId } } }),
+    );
     try {
       const mounts = new GuestMounts(db);
       const started = await mounts.start({ pointId, ownerId, by: 'ann' });
@@ -211,5 +213,5 @@ describe.skipIf(unavailable)('guest-file mounts', () => {
       await proc.stop();
       await db.mover.updateMany({ data: { enabled: true } });
     }
-  });
+  }, 400_000);
 });

@@ -63,6 +63,19 @@ const envSchema = z.object({
   STRONGBOX_MOVER_NAME: z.string().min(1).default(hostname()),
   STRONGBOX_SITE: z.string().min(1).default('default'),
   STRONGBOX_MOVER_MAX_TASKS: z.coerce.number().int().min(1).max(256).optional(),
+  /** Where a mover's file service (guest-file browsing) listens: host:port, port 0 picks a free one. */
+  STRONGBOX_MOVER_FILES_LISTEN: z
+    .string()
+    .regex(/^.+:\d+$/, 'must be host:port')
+    .default('127.0.0.1:0'),
+  /** Where the web reaches that service, when not at the address it listens on (another host, a container). */
+  STRONGBOX_MOVER_FILES_URL: z.url().optional(),
+  /** A guest-file mount ends after this long without use (30 minutes). */
+  STRONGBOX_MOUNT_IDLE_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(30 * 60 * 1000),
   /**
    * The fault suite's failpoint: a mover kills its own process (SIGKILL) when a VM's backup
    * reaches this point, as a crash there would. Unset everywhere but in that suite.

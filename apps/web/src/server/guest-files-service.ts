@@ -1,4 +1,5 @@
 import { NextResponse } from 'next/server';
+import { env } from '@strongbox/config';
 import { AppError, GuestMounts, prisma, type ErrorCode, type GuestMountRow } from '@strongbox/db';
 import { GuestPathError, normalizeGuestPath } from '@strongbox/guestfs';
 import type { Actor } from './auth';
@@ -50,7 +51,7 @@ export async function ownMount(rawId: string, actor: Actor): Promise<GuestMountR
 /** Opens a point's file systems for browsing by the caller; audited, a refusal too. */
 export async function startMount(rawPointId: string, actor: Actor, audit: Audit): Promise<MountDto> {
   const pointId = pathId(rawPointId, 'restore point');
-  const result = await new GuestMounts(prisma()).start({ pointId, ownerId: actor.userId, by: actor.email });
+  const result = await new GuestMounts(prisma()).start({ pointId, ownerId: actor.userId, by: actor.email, idleTimeoutMs: env().STRONGBOX_MOUNT_IDLE_MS });
   if (!result.ok) {
     await audit('mount.start.refused', 'restore-point', pointId, { status: result.status, message: result.message });
     throw new AppError(result.status === 404 ? 'NOT_FOUND' : result.status === 409 ? 'CONFLICT' : 'UNAVAILABLE', result.message);

@@ -20,7 +20,8 @@ import { open, type OpenMount } from './mounts.js';
  * never staged whole in memory or on disk.
  *
  * It listens where STRONGBOX_MOVER_FILES_LISTEN says (host:port; 127.0.0.1 and a free port
- * by default) and is reached at STRONGBOX_MOVER_FILES_URL when the web is on another host.
+ * by default) and is reached at STRONGBOX_MOVER_FILES_URL when the web is on another host
+ * (packages/config; the mover role passes them in).
  */
 type Code = 'BAD_REQUEST' | 'NOT_FOUND' | 'CONFLICT' | 'INTERNAL';
 class ServiceError extends Error {
@@ -204,10 +205,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 
 export type FileService = { server: Server; url: string };
 
-/** Starts the file service; `listen` is host:port (port 0 picks one). */
-export async function startFileService(listen = process.env.STRONGBOX_MOVER_FILES_LISTEN ?? '127.0.0.1:0'): Promise<FileService> {
-  const at = /^(.*):(\d+)$/.exec(listen);
-  if (!at) throw new Error(`STRONGBOX_MOVER_FILES_LISTEN: host:port, not ${listen}`);
+/** Starts the file service; `listen` is host:port (port 0 picks one), `url` where the web reaches it when not there. */
+export async function startFileService(options: { listen: string; url?: string | undefined } = { listen: '127.0.0.1:0' }): Promise<FileService> {
+  const at = /^(.*):(\d+)$/.exec(options.listen);
+  if (!at) throw new Error(`STRONGBOX_MOVER_FILES_LISTEN: host:port, not ${options.listen}`);
   const server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -215,5 +216,5 @@ export async function startFileService(listen = process.env.STRONGBOX_MOVER_FILE
   });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
-  return { server, url: process.env.STRONGBOX_MOVER_FILES_URL ?? `http://${host}:${port}` };
+  return { server, url: options.url ?? `http://${host === '[::]' || host === '0.0.0.0' ? '127.0.0.1' : host}:${port}` };
 }

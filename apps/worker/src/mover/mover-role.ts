@@ -28,6 +28,8 @@ export type MoverOptions = {
   workDir?: string | undefined;
   connect?: MoverContext['connect'];
   failpoint?: MoverContext['failpoint'];
+  /** The guest-file service: where it listens (host:port) and, when it differs, where the web reaches it. */
+  fileService?: { listen: string; url?: string | undefined };
 };
 
 /**
@@ -90,7 +92,7 @@ export class MoverRole {
     await settlePreviousLife(ctx, { id, name: row.name });
     await resumeInstantRecoveries(ctx);
     await settleMounts(ctx);
-    this.fileService = await startFileService();
+    this.fileService = await startFileService(this.options.fileService);
     await movers.fileServiceAt(id, this.fileService.url);
     this.timers.push(
       setInterval(() => sweepMounts(ctx).catch((error: unknown) => this.log.error({ err: error }, 'ending idle guest-file mounts failed')), SWEEP_MOUNTS_MS),

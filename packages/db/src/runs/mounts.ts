@@ -21,7 +21,7 @@ export const MOUNT_STATES = ['starting', 'ready', 'stopping', 'stopped', 'failed
 export type MountState = (typeof MOUNT_STATES)[number];
 /** States in which an appliance, an export or a scratch folder may exist on the mover. */
 export const MOUNT_LIVE: readonly MountState[] = ['starting', 'ready', 'stopping'];
-/** Without use for this long, a mount ends (the issue's 30 minutes; STRONGBOX_MOUNT_IDLE_MS changes it, for tests). */
+/** Without use for this long, a mount ends (STRONGBOX_MOUNT_IDLE_MS, in packages/config, changes it). */
 export const MOUNT_IDLE_MS = 30 * 60 * 1000;
 /** One user keeps at most this many mounts at once: each is a VM of its own on the mover. */
 export const MOUNTS_PER_USER = 3;
@@ -76,12 +76,6 @@ export type GuestMountRow = ReturnType<typeof read>;
 export type MountStartResult = { ok: true; mount: GuestMountRow } | { ok: false; status: 404 | 409 | 503; message: string };
 export type MountEndResult = { ok: true } | { ok: false; status: 404 | 409; message: string };
 
-const idleFromEnv = () => {
-  const raw = process.env.STRONGBOX_MOUNT_IDLE_MS;
-  const n = raw ? Number(raw) : NaN;
-  return Number.isInteger(n) && n >= 1000 ? n : MOUNT_IDLE_MS;
-};
-
 async function findMount(db: Db, id: string): Promise<GuestMountRow | null> {
   const row = await db.guestMount.findUnique({ where: { id }, select });
   return row ? read(row) : null;
@@ -97,7 +91,7 @@ export class GuestMounts {
   constructor(private readonly db: Db) {}
 
   /** Opens a point for browsing by `ownerId`, on an online mover that sees the point's repository. */
-  async start(input: { pointId: string; ownerId: string; by: string }): Promise<MountStartResult> {
+  async start(input: { pointId: string; ownerId: string; by: string; idleTimeoutMs?: number }): Promise<MountStartResult> {
     const made = await inTransaction(this.db, 'mounts.start', async (tx): Promise<MountStartResult | { ok: true; id: string }> => {
       const point = await tx.restorePoint.findUnique({
         where: { id: input.pointId },
@@ -138,7 +132,7 @@ export class GuestMounts {
           moverId: mover.id,
           state: 'starting',
           token: randomBytes(32).toString('base64url'),
-          idleTimeoutMs: idleFromEnv(),
+          idleTimeoutMs: input.idleTimeoutMs ?? MOUNT_IDLE_MS,
         },
         select: { id: true },
       });

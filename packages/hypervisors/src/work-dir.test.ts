@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findStaleJobs, JobDir } from './work-dir.js';
+import { findStaleJobs, JobDir, scratchLeftovers } from './work-dir.js';
 
 const dirs: string[] = [];
 const fresh = () => {
@@ -39,5 +39,17 @@ describe('JobDir', () => {
     writeFileSync(`${job.path}.state.json`, '{ torn');
     expect(await findStaleJobs(work)).toEqual([{ path: job.path, state: null }]);
     expect(existsSync(job.path)).toBe(true);
+  });
+});
+
+describe('scratchLeftovers', () => {
+  it('lists files under the work dir, not its empty folders, and not guest-file mounts (which live while their user browses)', () => {
+    const work = fresh();
+    mkdirSync(join(work, 'jobs/a'), { recursive: true });
+    mkdirSync(join(work, 'instant/empty'), { recursive: true });
+    mkdirSync(join(work, 'mounts/m1/appliance'), { recursive: true });
+    writeFileSync(join(work, 'jobs/a/scratch.qcow2'), '');
+    writeFileSync(join(work, 'mounts/m1/nbd.sock'), '');
+    expect(scratchLeftovers(work)).toEqual(['jobs/a/scratch.qcow2']);
   });
 });

@@ -173,12 +173,15 @@ export async function findStaleJobs(workDir: string): Promise<StaleJob[]> {
 /**
  * What is left in a mover's work dir besides its (empty) folders: files, sockets, job
  * folders' contents — relative paths, for tests and the soak to say that nothing remains.
+ * Guest-file mounts (`mounts/`) are not counted: a mount lives while its user browses, in
+ * whichever process on this machine holds it; the mount tests check their own folders.
  */
 export function scratchLeftovers(workDir = DEFAULT_WORK_DIR): string[] {
   const found: string[] = [];
   const walk = (dir: string, rel: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (path === 'mounts') continue;
       if (entry.isDirectory()) walk(join(dir, entry.name), path);
       else found.push(path);
     }

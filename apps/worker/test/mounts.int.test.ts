@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuestMounts, type GuestMountRow } from '@strongbox/db';
+import { GuestMounts, Runs, type GuestMountRow } from '@strongbox/db';
 import { guestfsEnvironment, labUnavailableReason } from '../../../scripts/lab/index.js';
 import { MoverProcess } from './faults/fault-fixture.js';
 import { cleanup, controller, db, ended, job, labEstate, movers, repository, startJob, tag, waitFor } from './run-fixture.js';
@@ -167,6 +167,9 @@ describe.skipIf(unavailable)('guest-file mounts', () => {
     const session = await ended(m.sessionId, 60_000);
     expect(session.status).toBe('success');
     expect((await mounts.get(m.id))!).toMatchObject({ state: 'stopped', endReason: 'ended by ann' });
+    // The sessions list and page read its summary (a shape of its own).
+    expect((await new Runs(db).get(m.sessionId))!.summary).toMatchObject({ kind: 'mount', reason: 'ended by ann' });
+    expect((await new Runs(db).list({}, 1, 50)).rows.some((x) => x.id === m.sessionId)).toBe(true);
     expect(existsSync(scratch)).toBe(false);
     expect(await killProcessesNaming(scratch)).toBe(0);
     expect(storeState(repositoryPath)).toBe(before);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jobUpdateSchema, ROLES, sessionIdSchema, type SessionId } from '@strongbox/core';
+import { jobUpdateSchema, ROLES, SESSION_KINDS, sessionIdSchema, type SessionId } from '@strongbox/core';
 import { AppError } from '@strongbox/db';
 import { MIN_PASSWORD_LENGTH } from '@strongbox/db';
 import { smtpSettingsSchema } from '@strongbox/notifications';
@@ -153,7 +153,7 @@ export const RUN_STATUSES = ['pending', 'running', 'success', 'warning', 'failed
 export const sessionQuery = pageQuery.extend({
   status: z.enum(RUN_STATUSES).optional(),
   jobId: z.uuid().optional(),
-  kind: z.enum(['backup', 'maintenance', 'restore']).optional(),
+  kind: z.enum(SESSION_KINDS).optional(),
 });
 
 const MiB = 1024 * 1024;

@@ -65,7 +65,23 @@ export const backupSummarySchema = z.object({
 });
 export type BackupSummary = z.infer<typeof backupSummarySchema>;
 
-export const sessionSummarySchema = z.union([backupSummarySchema, restoreResultSchema, retentionResultSchema, gcResultSchema, verifyResultSchema]);
+/** How a guest-file mount's session ended (`Session.summary` of kind `mount`). */
+export const mountSummarySchema = z.object({
+  kind: z.literal('mount'),
+  reason: z.string(),
+  error: z.string().optional(),
+  durationMs: z.number(),
+});
+export type MountSummary = z.infer<typeof mountSummarySchema>;
+
+export const sessionSummarySchema = z.union([
+  backupSummarySchema,
+  restoreResultSchema,
+  retentionResultSchema,
+  gcResultSchema,
+  verifyResultSchema,
+  mountSummarySchema,
+]);
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 
 /** Parses a JSON column that may be null; a value of another shape is a defect, so it throws. */

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sessionRules, type SessionId } from '@strongbox/core';
+import { sessionRules, type MountSummary, type SessionId } from '@strongbox/core';
 import { moverQueue } from '@strongbox/queue/catalog';
 import { z } from 'zod';
 import { inTransaction, type Db } from '../client.js';
@@ -219,7 +219,12 @@ export class GuestMounts {
       });
       if (count === 0) return false;
       const status = outcome.state === 'failed' ? 'failed' : outcome.interrupted ? 'interrupted' : 'success';
-      const summary = { kind: 'mount', reason, ...(outcome.error ? { error: outcome.error } : {}), durationMs: now.getTime() - row.startedAt.getTime() };
+      const summary: MountSummary = {
+        kind: 'mount',
+        reason,
+        ...(outcome.error ? { error: outcome.error } : {}),
+        durationMs: now.getTime() - row.startedAt.getTime(),
+      };
       await applySessionChange(tx, row.sessionId as SessionId, sessionRules.close(status, summary, now));
       await writeLog(tx, row.sessionId, outcome.state === 'failed' ? 'error' : 'info', outcome.error ? `${reason}: ${outcome.error}` : `ended: ${reason}`);
       return true;

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DiskReader } from '@strongbox/core';
 import {
@@ -126,3 +126,33 @@ export function imageBitmapNames(path: string): string[] {
   };
   return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name);
 }
+
+/** `length` bytes of a file at `offset`. */
+export function bytesAt(file: string, offset: number, length: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(length);
+    readSync(fd, b, 0, length, offset);
+    return b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The first line of a child's output matching `pattern` (the child then waits to be killed). */
+export async function childSays(child: ChildProcess, pattern: RegExp): Promise<string> {
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  return new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      const m = pattern.exec(stdout);
+      if (m) resolve(m[0]);
+    });
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) before saying ${pattern}: ${stderr}`)));
+  });
+}
+
+/** `virsh … --raw` lines (` key=value`) as an object. */
+export const parseRaw = (out: string) => Object.fromEntries([...out.matchAll(/^\s*(\w+)=(.*)$/gm)].map((m) => [m[1], m[2]!.trim()]));

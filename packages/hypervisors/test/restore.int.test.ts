@@ -1,12 +1,26 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readdirSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtConnector, RESTORED_QCOW2_CLUSTER_BYTES, runJanitor, type ImageExport } from '../src/index.js';
 import { JobDir } from '../src/work-dir.js';
 import type { GuestConsole, LabVm } from '../../../scripts/lab/index.js';
-import { imageBitmapNames, lab, labVm, LAB_URI, MiB, processesMentioning, removeLabVm, unavailable, virsh, workDir } from './lab-fixture.js';
+import {
+  bytesAt,
+  childSays,
+  imageBitmapNames,
+  lab,
+  labVm,
+  LAB_URI,
+  MiB,
+  parseRaw,
+  processesMentioning,
+  removeLabVm,
+  unavailable,
+  virsh,
+  workDir,
+} from './lab-fixture.js';
 
 /** A new qcow2's metadata, a cluster each at most: header, refcount table, refcount block, L1 table. */
 const EMPTY_QCOW2 = 4 * RESTORED_QCOW2_CLUSTER_BYTES;
@@ -36,16 +50,6 @@ const volumes = () =>
     .map((l) => l.trim().split(/\s+/)[0])
     .filter(Boolean);
 const allocated = (path: string) => statSync(path).blocks * 512;
-function bytesAt(file: string, offset: number, length: number): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(length);
-    readSync(fd, b, 0, length, offset);
-    return b;
-  } finally {
-    closeSync(fd);
-  }
-}
 const persistentDisks = (vm: string) => [...virsh('dumpxml', '--inactive', vm).matchAll(/<source file='([^']+)'/g)].map((m) => m[1]);
 
 let connector: LibvirtConnector;
@@ -200,24 +204,6 @@ describe.skipIf(unavailable)('a writable export of an image', () => {
     expect(volumes()).toEqual([]);
   });
 });
-
-/** The first line of a child's output matching `pattern` (the child then waits to be killed). */
-async function childSays(child: ChildProcess, pattern: RegExp): Promise<string> {
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      stdout += b.toString();
-      const m = pattern.exec(stdout);
-      if (m) resolve(m[0]);
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before saying ${pattern}: ${stderr}`)));
-  });
-}
-
-/** `virsh … --raw` lines (` key=value`) as an object. */
-const parseRaw = (out: string) => Object.fromEntries([...out.matchAll(/^\s*(\w+)=(.*)$/gm)].map((m) => [m[1], m[2]!.trim()]));
 
 describe.skipIf(unavailable)('restores around a real guest', () => {
   let vm: LabVm;

@@ -167,14 +167,12 @@ async function download(m: OpenMount, url: URL, res: ServerResponse): Promise<vo
     if (stat.type !== 'file')
       throw new ServiceError(400, 'BAD_REQUEST', `format: ${stat.type === 'directory' ? 'a folder' : 'this entry'} downloads as tar.gz or zip`, 'format');
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(stat.size), 'content-disposition': disposition(stat.name) });
-    await pipeline(Readable.from(m.appliance.readFile(device, paths[0]!.inner)), res as Writable);
+    await pipeline(m.appliance.readFile(device, paths[0]!.inner), res as Writable);
     return;
   }
-  const tarStream = Readable.from(
-    m.appliance.tarOut(
-      device,
-      paths.map((p) => p.inner),
-    ),
+  const tarStream = m.appliance.tarOut(
+    device,
+    paths.map((p) => p.inner),
   );
   if (format === 'tar.gz') {
     res.writeHead(200, { 'content-type': 'application/gzip', 'content-disposition': disposition(`${stem}.tar.gz`) });

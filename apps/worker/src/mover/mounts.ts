@@ -48,9 +48,6 @@ export function keysFor(filesystems: readonly GuestFilesystem[]): GuestMountFs[]
   });
 }
 
-/** The environment libguestfs needs on this host (SUPERMIN_*, LIBGUESTFS_*), as the process was given it. */
-const applianceEnv = (): NodeJS.ProcessEnv => process.env;
-
 export async function openMount(ctx: MoverContext, payload: Payload<'mount.open'>, signal?: AbortSignal): Promise<void> {
   const mounts = new GuestMounts(ctx.db);
   const row = await mounts.get(payload.mountId);
@@ -88,7 +85,6 @@ export async function openMount(ctx: MoverContext, payload: Payload<'mount.open'
     appliance = await GuestfsAppliance.launch({
       drives: disks.map((d) => ({ uri: `nbd:///${encodeURIComponent(d.name)}?socket=${socketOf(scratch)}`, format: 'raw' as const, name: d.name })),
       workDir: join(scratch, 'appliance'),
-      env: applianceEnv(),
       ...(signal ? { signal } : {}),
     });
     const filesystems = keysFor(await appliance.filesystems());

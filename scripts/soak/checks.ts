@@ -40,7 +40,7 @@ export async function restoreEveryPoint(repositoryPath: string, expected: Expect
 }
 
 /** What must be gone once every run has ended: libvirt jobs, scratch files, qemu-nbd, leases, temporary files, points the catalog lacks. */
-export async function leftovers(db: PrismaClient, vmNames: string[], repositoryId: string, repositoryPath: string): Promise<string[]> {
+export async function leftovers(db: PrismaClient, vmNames: string[], repositoryId: string, repositoryPath: string, workDir = DEFAULT_WORK_DIR): Promise<string[]> {
   const found: string[] = [];
   for (const name of vmNames) {
     const state = execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'domstate', name], { encoding: 'utf8' }).trim();
@@ -48,10 +48,10 @@ export async function leftovers(db: PrismaClient, vmNames: string[], repositoryI
       found.push(`libvirt job on ${name}`);
     }
   }
-  found.push(...scratchLeftovers().map((f) => `scratch ${f}`));
+  found.push(...scratchLeftovers(workDir).map((f) => `scratch ${f}`));
   const nbd = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => l.includes('qemu-nbd') && l.includes(DEFAULT_WORK_DIR));
+    .filter((l) => l.includes('qemu-nbd') && l.includes(workDir));
   found.push(...nbd.map((l) => `process ${l}`));
   found.push(...readdirSync(join(repositoryPath, 'locks')).map((f) => `lease ${f}`));
   const tmp = execFileSync('find', [repositoryPath, '-name', '*.tmp*'], { encoding: 'utf8' }).trim();

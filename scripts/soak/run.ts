@@ -48,9 +48,17 @@ url.pathname = `/${dbName}`;
 await migrate(url.toString());
 const db = createPrismaClient(url.toString());
 const prefix = `sbsoak_${id}`;
+// The soak's mover has a work dir of its own: tests running on this machine meanwhile use the
+// default one, and neither's leftover check may count the other's jobs.
+const workDir = `/var/tmp/strongbox-mover-soak-${id}`;
 const env = childEnvironment(
   { ...services, databaseUrl: url.toString() },
-  { STRONGBOX_REDIS_PREFIX: prefix, STRONGBOX_MOVER_NAME: `soak-mover-${id}`, STRONGBOX_DATA_DIR: join(given.dataDir, `soak-${id}`) },
+  {
+    STRONGBOX_REDIS_PREFIX: prefix,
+    STRONGBOX_MOVER_NAME: `soak-mover-${id}`,
+    STRONGBOX_DATA_DIR: join(given.dataDir, `soak-${id}`),
+    STRONGBOX_MOVER_WORK_DIR: workDir,
+  },
 );
 const scratch = join(given.dataDir, `soak-${id}`);
 mkdirSync(scratch, { recursive: true });
@@ -134,7 +142,7 @@ try {
 
   const report = await (await Repository.open(repositoryPath)).verify();
   const restored = await restoreEveryPoint(repositoryPath, expected, scratch);
-  const left = await leftovers(db, names, repo.id, repositoryPath);
+  const left = await leftovers(db, names, repo.id, repositoryPath, workDir);
   const f = await figures(db, job.id);
   const stillOpen = await db.session.count({ where: { jobId: job.id, endedAt: null } });
   console.log(
@@ -177,5 +185,6 @@ try {
   redis.disconnect();
   await services.stop();
   rmSync(scratch, { recursive: true, force: true });
+  rmSync(workDir, { recursive: true, force: true });
 }
 process.exit(failedChecks > 0 ? 1 : 0);

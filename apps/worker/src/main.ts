@@ -38,6 +38,7 @@ if (roles.has('mover')) {
       name: env.STRONGBOX_MOVER_NAME,
       site: env.STRONGBOX_SITE,
       maxConcurrentTasks: env.STRONGBOX_MOVER_MAX_TASKS,
+      workDir: env.STRONGBOX_MOVER_WORK_DIR,
       softwareVersion: '0.1.0',
       failpoint: env.STRONGBOX_FAILPOINT,
       fileService: { listen: env.STRONGBOX_MOVER_FILES_LISTEN, url: env.STRONGBOX_MOVER_FILES_URL },

@@ -63,6 +63,12 @@ const envSchema = z.object({
   STRONGBOX_MOVER_NAME: z.string().min(1).default(hostname()),
   STRONGBOX_SITE: z.string().min(1).default('default'),
   STRONGBOX_MOVER_MAX_TASKS: z.coerce.number().int().min(1).max(256).optional(),
+  /**
+   * A mover's scratch space (NBD sockets, job state, restore journals, mounts); default
+   * /var/tmp/strongbox-mover. Two movers on one machine (the soak beside the tests) each
+   * need their own, or each one's janitor and leftover checks see the other's work.
+   */
+  STRONGBOX_MOVER_WORK_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
   /** Where a mover's file service (guest-file browsing) listens: host:port, port 0 picks a free one. */
   STRONGBOX_MOVER_FILES_LISTEN: z
     .string()

@@ -1,34 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { HypervisorError } from './errors.js';
 import { endJob } from './libvirt/backup-running.js';
 import { imageBitmaps, removeImageBitmap } from './libvirt/bitmaps.js';
 import { deleteCheckpoint, dropCheckpointAnyState } from './libvirt/checkpoints.js';
 import { Virsh } from './libvirt/virsh.js';
-import { isSameProcessAlive } from '@strongbox/config';
+import { commandLine, isSameProcessAlive, processesWhere } from '@strongbox/config';
 import { settleBlockCopy } from './libvirt/instant.js';
 import { deleteVolume } from './libvirt/pools.js';
 import { DEFAULT_WORK_DIR, findStaleJobs, type BackupJobState, type BlockCopyJobState, type ExportJobState, type JobState } from './work-dir.js';
 
 export type JanitorAction = { job: string; domain: string | null; did: string[] };
 
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return ''; // exited meanwhile
-  }
-}
-
 /** qemu-nbd processes serving from a job dir, recorded or not (a mover may die between spawn and record). */
 function qemuNbdServing(path: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .map(Number)
-    .filter((pid) => {
-      const cmd = cmdline(pid);
-      return /(^|\/)qemu-nbd /.test(cmd) && cmd.includes(`${path}/`);
-    });
+  return processesWhere((cmd) => /(^|\/)qemu-nbd /.test(cmd) && cmd.includes(`${path}/`));
 }
 
 async function dropCheckpoint(virsh: Virsh, state: BackupJobState, did: string[]): Promise<void> {
@@ -39,7 +24,7 @@ async function dropCheckpoint(virsh: Virsh, state: BackupJobState, did: string[]
 async function cleanJob(path: string, state: JobState, did: string[]): Promise<void> {
   const virsh = new Virsh(state.uri);
   const recorded = state.qemuNbd.filter((p) => isSameProcessAlive(p.pid, p.pidStart)).map((p) => p.pid);
-  for (const pid of new Set([...recorded.filter((pid) => cmdline(pid).includes(path)), ...qemuNbdServing(path)])) {
+  for (const pid of new Set([...recorded.filter((pid) => commandLine(pid).includes(path)), ...qemuNbdServing(path)])) {
     process.kill(pid, 'SIGKILL');
     did.push(`killed qemu-nbd ${pid}`);
   }
@@ -83,7 +68,7 @@ async function cleanExport(virsh: Virsh, state: ExportJobState, did: string[]): 
 }
 
 async function cleanBlockCopy(virsh: Virsh, state: BlockCopyJobState, did: string[]): Promise<void> {
-  if (state.copier && isSameProcessAlive(state.copier.pid, state.copier.pidStart) && cmdline(state.copier.pid).includes('blockcopy')) {
+  if (state.copier && isSameProcessAlive(state.copier.pid, state.copier.pidStart) && commandLine(state.copier.pid).includes('blockcopy')) {
     process.kill(state.copier.pid, 'SIGKILL');
     did.push(`stopped virsh blockcopy ${state.copier.pid}`);
   }

@@ -1,5 +1,6 @@
-import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processesWhere } from '@strongbox/config';
 import { messageOf } from '@strongbox/core';
 import { GuestMounts, type GuestMountFs, type GuestMountRow } from '@strongbox/db';
 import { GuestfsAppliance, type GuestFilesystem } from '@strongbox/guestfs';
@@ -148,19 +149,11 @@ export async function closeAllMounts(ctx: MoverContext): Promise<void> {
 }
 
 /** Processes whose command line names `dir` (the appliance's QEMU and guestfish name the mount's socket or overlay there). */
-async function processesNaming(dir: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(dir)) pids.push(Number(name));
-  }
-  return pids;
-}
+const processesNaming = (dir: string) => processesWhere((cmd) => cmd.includes(dir));
 
 /** Kills what names `dir` and waits until it is gone (at most a few seconds). */
 export async function killProcessesNaming(dir: string): Promise<number> {
-  const pids = await processesNaming(dir);
+  const pids = processesNaming(dir);
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -168,7 +161,7 @@ export async function killProcessesNaming(dir: string): Promise<number> {
       // gone already
     }
   }
-  for (let i = 0; i < 50 && (await processesNaming(dir)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && processesNaming(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
   return pids.length;
 }
 

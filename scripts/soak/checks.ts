@@ -40,7 +40,13 @@ export async function restoreEveryPoint(repositoryPath: string, expected: Expect
 }
 
 /** What must be gone once every run has ended: libvirt jobs, scratch files, qemu-nbd, leases, temporary files, points the catalog lacks. */
-export async function leftovers(db: PrismaClient, vmNames: string[], repositoryId: string, repositoryPath: string, workDir = DEFAULT_WORK_DIR): Promise<string[]> {
+export async function leftovers(
+  db: PrismaClient,
+  vmNames: string[],
+  repositoryId: string,
+  repositoryPath: string,
+  workDir = DEFAULT_WORK_DIR,
+): Promise<string[]> {
   const found: string[] = [];
   for (const name of vmNames) {
     const state = execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'domstate', name], { encoding: 'utf8' }).trim();

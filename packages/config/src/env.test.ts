@@ -26,7 +26,7 @@ describe('parseEnv', () => {
     expect(env.STRONGBOX_REDIS_PREFIX).toBe('strongbox');
   });
 
-  it("takes a mover work dir only as an absolute path, and names it when it is not", () => {
+  it('takes a mover work dir only as an absolute path, and names it when it is not', () => {
     expect(parseEnv(good, '/srv').STRONGBOX_MOVER_WORK_DIR).toBeUndefined();
     expect(parseEnv({ ...good, STRONGBOX_MOVER_WORK_DIR: '/var/tmp/sb-a' }, '/srv').STRONGBOX_MOVER_WORK_DIR).toBe('/var/tmp/sb-a');
     const issues = issuesOf(() => parseEnv({ ...good, STRONGBOX_MOVER_WORK_DIR: 'tmp/sb' }, '/srv'));

@@ -1,6 +1,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processesWhere } from '@strongbox/config';
 import type { DiskReader } from '@strongbox/core';
 import {
   defineLabVm,
@@ -106,18 +107,7 @@ export function sameAsImage(raw: string, image: string, format = 'qcow2'): boole
 }
 
 /** Pids of processes whose command line mentions `text` (e.g. a qemu-nbd serving from a job dir). */
-export function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text)) pids.push(Number(entry));
-    } catch {
-      continue; // exited while we looked
-    }
-  }
-  return pids;
-}
+export const processesMentioning = (text: string): number[] => processesWhere((cmd) => cmd.includes(text));
 
 /** Bitmap names stored in a qcow2 image (of a stopped VM). */
 export function imageBitmapNames(path: string): string[] {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { commandLine, processesWhere } from '@strongbox/config';
 import type { PrismaClient } from '@strongbox/db';
 import { DEFAULT_WORK_DIR, scratchLeftovers } from '@strongbox/hypervisors';
 import { restoreDisk } from '@strongbox/pipeline';
@@ -55,10 +56,8 @@ export async function leftovers(
     }
   }
   found.push(...scratchLeftovers(workDir).map((f) => `scratch ${f}`));
-  const nbd = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes('qemu-nbd') && l.includes(workDir));
-  found.push(...nbd.map((l) => `process ${l}`));
+  const nbd = processesWhere((cmd) => cmd.includes('qemu-nbd') && cmd.includes(workDir));
+  found.push(...nbd.map((pid) => `process ${commandLine(pid)}`));
   found.push(...readdirSync(join(repositoryPath, 'locks')).map((f) => `lease ${f}`));
   const tmp = execFileSync('find', [repositoryPath, '-name', '*.tmp*'], { encoding: 'utf8' }).trim();
   if (tmp) found.push(...tmp.split('\n').map((f) => `temporary ${f}`));

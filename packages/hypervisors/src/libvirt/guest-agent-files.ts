@@ -42,6 +42,12 @@ export async function* agentChunks(source: AsyncIterable<Uint8Array>, size = AGE
   if (length > 0) yield Buffer.concat(pending);
 }
 
+/** An agent's base64 output as trimmed text. */
+const agentText = (b64: string | undefined) =>
+  Buffer.from(b64 ?? '', 'base64')
+    .toString('utf8')
+    .trim();
+
 /** Why a VM cannot take files through its agent, in words an operator acts on. */
 function agentRefusal(domain: string, message: string): HypervisorError {
   if (/not configured|no agent|guest agent is not (configured|available)/i.test(message)) {
@@ -128,11 +134,7 @@ export class GuestAgentFiles {
     }
     for (let i = 0; i < 600; i++) {
       const s = (await this.agent('guest-exec-status', { pid })) as { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string };
-      const text = (b64: string | undefined) =>
-        Buffer.from(b64 ?? '', 'base64')
-          .toString('utf8')
-          .trim();
-      if (s.exited) return { code: s.exitcode ?? -1, stdout: text(s['out-data']), stderr: text(s['err-data']) };
+      if (s.exited) return { code: s.exitcode ?? -1, stdout: agentText(s['out-data']), stderr: agentText(s['err-data']) };
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new HypervisorError('HV_COMMAND', `${path} did not finish in the guest of ${this.domain} within 30 s`);

@@ -11,4 +11,12 @@ export { rewriteDomainXml, type DomainRewrite, type RewrittenDomain } from './li
 export { nbdBackingJson } from './libvirt/instant.js';
 export { RESTORED_SOCKET_ROOT } from './libvirt/restored-vm.js';
 export { RESTORED_QCOW2_CLUSTER_BYTES } from './libvirt/pools.js';
-export { GuestAgentFiles, keepBothName, agentChunks, AGENT_CHUNK, type GuestFileMeta } from './libvirt/guest-agent-files.js';
+export {
+  GuestAgentFiles,
+  keepBothName,
+  agentChunks,
+  parseProcMounts,
+  AGENT_CHUNK,
+  type GuestFileMeta,
+  type GuestMountOf,
+} from './libvirt/guest-agent-files.js';

@@ -9,7 +9,7 @@ import {
   restoreRequestDto,
   storagePoolDto,
 } from './restore-schemas';
-import { DOWNLOAD_FORMATS, listingDto, mountDto } from './mount-schemas';
+import { DOWNLOAD_FORMATS, fileRestoreBody, listingDto, mountDto } from './mount-schemas';
 import {
   createConnectionBody,
   createTokenBody,
@@ -299,6 +299,16 @@ export const OPERATIONS: Operation[] = [
       { ...guestPathParam('A file or folder; repeat for several'), required: true },
       { name: 'format', description: 'The archive of several paths or a folder', schema: { type: 'string', enum: [...DOWNLOAD_FORMATS] } },
     ],
+  },
+  {
+    method: 'post',
+    path: '/mounts/{id}/restore',
+    summary:
+      'Restore to the VM: files and folders of a ready mount written into the running original VM through qemu-guest-agent, `overwrite` (each file replaced whole, by rename) or `keep-both` (the restored copy gets a `.restored-<UTC time>` suffix); owner, mode and time kept where the guest allows. A restore session (202, its id) with progress and a log line per file; 400 a bad path (names `paths`), 409 the mount not ready or the VM gone; the session fails with the reason when the VM is off, has no agent, or does not mount the file system. Audited with the paths',
+    permission: 'restore',
+    body: fileRestoreBody,
+    response: runStartedDto,
+    status: 202,
   },
   { method: 'get', path: '/restore-points', summary: 'The restore-point catalog, newest first (?vmId=, ?jobId=, ?repositoryId=)', permission: 'read' },
   { method: 'get', path: '/settings/processing', summary: 'Parallel or sequential processing', permission: 'read' },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RESTORE_KIND_NAMES, restoreRequestSchema, type RestoreRefusal } from '@strongbox/core';
+import { RESTORE_KIND_NAMES, restoreRequestSchema, type RestoreRefusal, type RestoreRequest } from '@strongbox/core';
 import {
   AppError,
   InstantRecoveries,
@@ -10,11 +10,13 @@ import {
   type CatalogPoint,
   type CatalogVm,
   type ErrorCode,
+  type GuestMountRow,
   type InstantRecoveryRow,
   type PrismaClient,
   type RestoreSessionRequest,
 } from '@strongbox/db';
 import type { Actor } from './auth';
+import type { FileRestoreBody } from './mount-schemas';
 import type { CatalogPointDto, CatalogVmDto, InstantRecoveryDto, RestoreRequestDto, StoragePoolDto } from './restore-schemas';
 import { nudgeController } from './runs-service';
 import { sessionDetail, toSessionDto } from './sessions-service';
@@ -50,14 +52,43 @@ export async function startRestore(raw: unknown, actor: Actor, audit: Audit): Pr
     await audit('restore.refused', 'restore-point', pointId, { request: asAsked(raw), status: 400, field: fields[0]!.field, message: fields[0]!.message });
     throw new AppError('BAD_REQUEST', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { field: fields[0]!.field, fields });
   }
-  const start = await new Runs(prisma()).startRestore({ request: parsed.data, triggeredBy: actor.email });
-  if (!start.started) {
-    await audit('restore.refused', 'restore-point', pointId, { request: parsed.data, ...start.refusal });
-    throw refused(start.refusal);
+  if (parsed.data.kind === 'files') {
+    // Its file browser belongs to one user: the route of the browser checks that, this one could not.
+    const refusal: RestoreRefusal = {
+      field: 'kind',
+      status: 400,
+      message: 'guest files are restored from their file browser: POST /api/v1/mounts/{id}/restore',
+    };
+    await audit('restore.refused', 'restore-point', pointId, { request: parsed.data, ...refusal });
+    throw refused(refusal);
   }
-  await audit('restore.start', 'restore-point', parsed.data.pointId, { sessionId: start.sessionId, request: parsed.data });
+  return start(parsed.data, actor, audit);
+}
+
+/** The run module checks and starts it; audited either way. */
+async function start(request: RestoreRequest, actor: Actor, audit: Audit): Promise<{ sessionId: string }> {
+  const started = await new Runs(prisma()).startRestore({ request, triggeredBy: actor.email });
+  if (!started.started) {
+    await audit('restore.refused', 'restore-point', request.pointId, { request, ...started.refusal });
+    throw refused(started.refusal);
+  }
+  await audit('restore.start', 'restore-point', request.pointId, { sessionId: started.sessionId, request });
   await nudgeController();
-  return { sessionId: start.sessionId };
+  return { sessionId: started.sessionId };
+}
+
+/**
+ * Files and folders of the caller's file browser written back into the running original
+ * VM: a restore session of kind `files`, audited with every path.
+ */
+export async function restoreFromMount(mount: GuestMountRow, body: FileRestoreBody, actor: Actor, audit: Audit): Promise<{ sessionId: string }> {
+  if (!mount.pointId) throw new AppError('CONFLICT', 'the restore point of this file browser is gone');
+  const parsed = restoreRequestSchema.safeParse({ kind: 'files', pointId: mount.pointId, mountId: mount.id, paths: body.paths, mode: body.mode });
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+    throw new AppError('BAD_REQUEST', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { field: fields[0]!.field, fields });
+  }
+  return start(parsed.data, actor, audit);
 }
 
 /** Where a restore writes, in one line. */
@@ -75,6 +106,8 @@ function targetOf({ request, resolved }: RestoreSessionRequest): string {
     }
     case 'instant':
       return `VM ${resolved.newVmName ?? resolved.point.vmName}, run from the backup`;
+    case 'files':
+      return `files into the running VM ${resolved.targetVm?.name ?? resolved.point.vmName} (${request.mode === 'overwrite' ? 'overwriting its files' : 'keeping both'}): ${request.paths.join(', ')}`;
   }
 }
 

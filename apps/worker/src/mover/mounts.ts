@@ -45,8 +45,47 @@ export function keysFor(filesystems: readonly GuestFilesystem[]): GuestMountFs[]
     let key = base;
     for (let n = 2; used.has(key); n++) key = `${base}~${n}`;
     used.add(key);
-    return { key, device: f.device, type: f.type, label: f.label, sizeBytes: f.sizeBytes, mountable: f.mountable };
+    return { key, device: f.device, type: f.type, label: f.label, uuid: f.uuid, sizeBytes: f.sizeBytes, mountable: f.mountable };
   });
+}
+
+/** A point's disks served read-only from the repository over NBD, and a libguestfs appliance on them. */
+export type ServedAppliance = { appliance: GuestfsAppliance; filesystems: GuestMountFs[]; close(): Promise<void> };
+
+/**
+ * Serves `reader`'s disks on a socket in `scratch` and boots an appliance on them (its
+ * QEMU reads them through that export, read-only; its overlay lives in `scratch`). What it
+ * made goes when it fails, or at `close` (the reader and the folder are the caller's).
+ */
+export async function serveAppliance(ctx: MoverContext, reader: PointReader, scratch: string, logKey: string, signal?: AbortSignal): Promise<ServedAppliance> {
+  let server: NbdServer | undefined;
+  let sources: PointDiskSource[] = [];
+  let appliance: GuestfsAppliance | undefined;
+  const close = async () => {
+    await appliance?.close().catch((e: unknown) => ctx.log.warn({ err: e, key: logKey }, 'appliance close failed'));
+    await server?.close().catch(() => undefined);
+    for (const s of sources) await s.close().catch(() => undefined);
+  };
+  try {
+    await mkdir(scratch, { recursive: true, mode: 0o755 });
+    // libguestfs's QEMU may run as another user: the folder must be searchable, the socket reachable.
+    await chmod(scratch, 0o755);
+    const disks = reader.disks;
+    sources = disks.map((d) => new PointDiskSource(reader.disk(d.name), { cacheBytes: Math.floor((128 * 2 ** 20) / disks.length) }));
+    server = await NbdServer.listen({ unix: socketOf(scratch) }, new Map(disks.map((d, i) => [d.name, sources[i]!])), {
+      onError: (e: unknown) => ctx.log.warn({ err: e, key: logKey }, 'guest-file export: a read failed'),
+    });
+    await chmod(socketOf(scratch), 0o777);
+    appliance = await GuestfsAppliance.launch({
+      drives: disks.map((d) => ({ uri: `nbd:///${encodeURIComponent(d.name)}?socket=${socketOf(scratch)}`, format: 'raw' as const, name: d.name })),
+      workDir: join(scratch, 'appliance'),
+      ...(signal ? { signal } : {}),
+    });
+    return { appliance, filesystems: keysFor(await appliance.filesystems()), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 export async function openMount(ctx: MoverContext, payload: Payload<'mount.open'>, signal?: AbortSignal): Promise<void> {
@@ -56,14 +95,10 @@ export async function openMount(ctx: MoverContext, payload: Payload<'mount.open'
   const started = Date.now();
   const scratch = mountScratch(ctx.workDir, row.id);
   if (!(await mounts.recordScratch(row.id, ctx.moverId, scratch))) return;
-  let server: NbdServer | undefined;
-  let sources: PointDiskSource[] = [];
   let reader: PointReader | undefined;
-  let appliance: GuestfsAppliance | undefined;
+  let served: ServedAppliance | undefined;
   const release = async () => {
-    await appliance?.close().catch((e: unknown) => ctx.log.warn({ err: e, mountId: row.id }, 'appliance close failed'));
-    await server?.close().catch(() => undefined);
-    for (const s of sources) await s.close().catch(() => undefined);
+    await served?.close();
     await reader?.close().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
   };
@@ -72,27 +107,14 @@ export async function openMount(ctx: MoverContext, payload: Payload<'mount.open'
       ? await ctx.db.restorePoint.findUnique({ where: { id: row.pointId }, select: { path: true, repository: { select: { path: true } } } })
       : null;
     if (!point) throw new Error('the restore point is gone');
-    await mkdir(scratch, { recursive: true, mode: 0o755 });
-    // libguestfs's QEMU may run as another user: the folder must be searchable, the socket reachable.
-    await chmod(scratch, 0o755);
     reader = await (await Repository.open(point.repository.path)).openPoint(point.path);
-    const disks = reader.disks;
-    sources = disks.map((d) => new PointDiskSource(reader!.disk(d.name), { cacheBytes: Math.floor((128 * 2 ** 20) / disks.length) }));
-    server = await NbdServer.listen({ unix: socketOf(scratch) }, new Map(disks.map((d, i) => [d.name, sources[i]!])), {
-      onError: (e: unknown) => ctx.log.warn({ err: e, mountId: row.id }, 'guest-file mount export: a read failed'),
-    });
-    await chmod(socketOf(scratch), 0o777);
-    await ctx.runs.log(row.sessionId, 'info', `serving ${disks.length} disk(s) read-only; starting the file-system appliance`);
-    appliance = await GuestfsAppliance.launch({
-      drives: disks.map((d) => ({ uri: `nbd:///${encodeURIComponent(d.name)}?socket=${socketOf(scratch)}`, format: 'raw' as const, name: d.name })),
-      workDir: join(scratch, 'appliance'),
-      ...(signal ? { signal } : {}),
-    });
-    const filesystems = keysFor(await appliance.filesystems());
+    await ctx.runs.log(row.sessionId, 'info', `serving ${reader.disks.length} disk(s) read-only; starting the file-system appliance`);
+    served = await serveAppliance(ctx, reader, scratch, row.id, signal);
+    const { filesystems } = served;
     const now = Date.now();
     const entry: OpenMount = {
       row,
-      appliance,
+      appliance: served.appliance,
       filesystems: new Map(filesystems.map((f) => [f.key, f])),
       lastUsed: now,
       lastRecorded: now,

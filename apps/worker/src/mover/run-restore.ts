@@ -1,4 +1,4 @@
-import { planRollback, messageOf, type MoverId, type RestoreResult } from '@strongbox/core';
+import { planRollback, messageOf, type FileRestoreResult, type MoverId, type RestoreResult } from '@strongbox/core';
 import { restoreRequestOf, type ResolvedRestore, type RestoreSessionRequest, type UnitHandle } from '@strongbox/db';
 import { connectionUri, LibvirtConnector, type ImageFormat, type RestoredDisk } from '@strongbox/hypervisors';
 import { NbdClient, NbdDiskWriter } from '@strongbox/nbd';
@@ -19,6 +19,7 @@ import { DiskProgress } from './disk-progress.js';
 import { asSentence, explainFailure } from './explain.js';
 import { startInstantRecovery } from './instant.js';
 import { crashAt, type MoverContext } from './mover-context.js';
+import { restoreGuestFiles } from './restore-files.js';
 import { RestoreJournal, undoJournal } from './restore-journal.js';
 
 type Task = { id: string; diskName: string | null };
@@ -112,7 +113,7 @@ export async function runRestore(ctx: MoverContext, payload: Payload<'restore.ru
       throttle: new Throttle(null),
       say,
     };
-    let result: RestoreResult;
+    let result: RestoreResult | FileRestoreResult;
     switch (spec.request.kind) {
       case 'vm-new':
         result = await restoreAsNewVm(run, spec.request);
@@ -127,6 +128,9 @@ export async function runRestore(ctx: MoverContext, payload: Payload<'restore.ru
         break;
       case 'instant':
         result = await startInstantRecovery(run, spec.request);
+        break;
+      case 'files':
+        result = await restoreGuestFiles(run, spec.request);
         break;
     }
     crashAt(ctx, 'restore:before-finish');

@@ -54,3 +54,22 @@ describe('restoreRequestSchema', () => {
     expect(r.error?.issues[0]?.path).toEqual(['confirmOverwrite']);
   });
 });
+
+describe('a guest file restore request', () => {
+  const base = { kind: 'files', pointId: '00000000-0000-4000-8000-000000000001', mountId: '00000000-0000-4000-8000-000000000002', mode: 'overwrite' };
+  it('takes browser paths and a mode', () => {
+    expect(restoreRequestSchema.parse({ ...base, paths: ['/sda1/etc/app.conf', '/vg0-data/x y'] })).toMatchObject({ kind: 'files', mode: 'overwrite' });
+  });
+  it.each([
+    [{ paths: [] }, 'paths', 'choose at least one file or folder'],
+    [{ paths: ['etc/app.conf'] }, 'paths.0', 'starting with /'],
+    [{ paths: ['/sda1/../../etc'] }, 'paths.0', 'without empty, . or .. segments'],
+    [{ paths: ['/sda1//etc'] }, 'paths.0', 'without empty, . or .. segments'],
+    [{ paths: ['/sda1/a'], mode: 'merge' }, 'mode', 'overwrite or keep-both'],
+  ])('refuses %o, naming the field', (change, field, message) => {
+    const r = restoreRequestSchema.safeParse({ ...base, ...change });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path.join('.')).toBe(field);
+    expect(r.error!.issues[0]!.message).toContain(message);
+  });
+});

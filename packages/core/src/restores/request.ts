@@ -7,7 +7,7 @@ import { z } from 'zod';
  * a restore target. The server resolves names to paths from its own records.
  */
 
-export const RESTORE_KINDS = ['vm-new', 'vm-original', 'disks', 'instant'] as const;
+export const RESTORE_KINDS = ['vm-new', 'vm-original', 'disks', 'instant', 'files'] as const;
 export type RestoreKind = (typeof RESTORE_KINDS)[number];
 
 export const RESTORE_KIND_NAMES: Record<RestoreKind, string> = {
@@ -15,6 +15,7 @@ export const RESTORE_KIND_NAMES: Record<RestoreKind, string> = {
   'vm-original': 'Entire VM restore (original VM)',
   disks: 'Virtual disk restore',
   instant: 'Instant VM recovery',
+  files: 'Guest file restore',
 };
 
 export const IMAGE_FORMATS = ['qcow2', 'raw'] as const;
@@ -87,7 +88,44 @@ const instantSchema = z.object({
   networks: z.enum(['connected', 'disconnected']).default('disconnected'),
 });
 
-export const restoreRequestSchema = z.discriminatedUnion('kind', [newVmSchema, originalVmSchema, disksSchema, instantSchema]);
+/** How a restored file meets one of the same name in the VM. */
+export const FILE_RESTORE_MODES = ['overwrite', 'keep-both'] as const;
+export type FileRestoreMode = (typeof FILE_RESTORE_MODES)[number];
+
+/**
+ * Files and folders of a guest-file mount written back into the running original VM through
+ * its guest agent. Paths are the file browser's (`/<file system>/<path in it>`); the server
+ * resolves each file system to where the running guest mounts it, never to a host path.
+ */
+const filesSchema = z.object({
+  kind: z.literal('files'),
+  pointId: uuid,
+  /** The file browser the files were chosen in (its owner restores from it). */
+  mountId: uuid,
+  paths: z
+    .array(
+      z
+        .string()
+        .min(2, 'a path inside a file system')
+        .max(4096)
+        .regex(/^\/[^\0]+$/, 'a path of the file browser, starting with / and its file system')
+        .refine(
+          (p) =>
+            p
+              .split('/')
+              .slice(1)
+              .every((s) => s !== '' && s !== '.' && s !== '..'),
+          'a path without empty, . or .. segments',
+        ),
+    )
+    .min(1, 'choose at least one file or folder')
+    .max(1000, 'at most 1000 paths at once'),
+  /** overwrite: the guest's file is replaced; keep-both: the restored copy gets a `.restored-<time>` suffix beside it. */
+  mode: z.enum(FILE_RESTORE_MODES, 'overwrite or keep-both'),
+});
+export type FileRestoreRequest = z.infer<typeof filesSchema>;
+
+export const restoreRequestSchema = z.discriminatedUnion('kind', [newVmSchema, originalVmSchema, disksSchema, instantSchema, filesSchema]);
 export type RestoreRequest = z.infer<typeof restoreRequestSchema>;
 export type RestoreRequestInput = z.input<typeof restoreRequestSchema>;
 

@@ -49,8 +49,26 @@ export const restoreResultSchema = z.object({
 });
 export type RestoreResult = z.infer<typeof restoreResultSchema>;
 
+/** What a guest file restore did: files written into the running VM, and what it could not do. */
+export const fileRestoreResultSchema = z.object({
+  restore: z.literal('files'),
+  /** The VM written into. */
+  target: z.string(),
+  files: z.number().int(),
+  folders: z.number().int(),
+  /** Written beside the guest's own file (keep both), not over it. */
+  keptBoth: z.number().int(),
+  /** Entries that are neither file, folder nor link (devices, sockets): left out, each named in the log. */
+  skipped: z.number().int(),
+  /** Files whose owner, mode or time the guest did not let the agent keep. */
+  metaNotKept: z.number().int(),
+  bytesWritten: z.number(),
+  durationMs: z.number(),
+});
+export type FileRestoreResult = z.infer<typeof fileRestoreResultSchema>;
+
 /** What a maintenance or restore unit produced (`Task.result`), which becomes its session's summary. */
-export const unitResultSchema = z.union([restoreResultSchema, retentionResultSchema, gcResultSchema, verifyResultSchema]);
+export const unitResultSchema = z.union([restoreResultSchema, fileRestoreResultSchema, retentionResultSchema, gcResultSchema, verifyResultSchema]);
 export type UnitResult = z.infer<typeof unitResultSchema>;
 
 /** A closed backup session's figures (`Session.summary`). */
@@ -77,6 +95,7 @@ export type MountSummary = z.infer<typeof mountSummarySchema>;
 export const sessionSummarySchema = z.union([
   backupSummarySchema,
   restoreResultSchema,
+  fileRestoreResultSchema,
   retentionResultSchema,
   gcResultSchema,
   verifyResultSchema,

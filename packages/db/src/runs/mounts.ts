@@ -31,6 +31,8 @@ export const guestMountFsSchema = z.object({
   device: z.string(),
   type: z.string(),
   label: z.string().nullable(),
+  /** The file system's UUID: how a file restore finds where the running guest mounts it (recorded since file restore). */
+  uuid: z.string().nullable().default(null),
   sizeBytes: z.number(),
   mountable: z.boolean(),
 });

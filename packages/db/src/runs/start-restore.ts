@@ -11,6 +11,7 @@ import {
 } from '@strongbox/core';
 import { inTransaction, type Db } from '../client.js';
 import { MOVER_OFFLINE_AFTER_MS } from '../movers.js';
+import { guestMountFsSchema } from './mounts.js';
 
 /**
  * What the server resolved a restore request to when it started: names to rows and paths
@@ -37,6 +38,8 @@ export const resolvedRestoreSchema = z.object({
   targetVm: z.object({ id: z.string(), externalId: z.string(), name: z.string() }).nullable(),
   /** The name of the VM the restore makes (new VM, instant recovery). */
   newVmName: z.string().nullable(),
+  /** A guest file restore: the file browser it came from, on which mover, and its file systems. */
+  files: z.object({ mountId: z.string(), moverId: z.string().nullable(), filesystems: z.array(guestMountFsSchema) }).optional(),
 });
 export type ResolvedRestore = z.infer<typeof resolvedRestoreSchema>;
 
@@ -228,6 +231,39 @@ async function resolve(tx: Tx, request: RestoreRequest, now: Date): Promise<Reso
         );
       return { ...base, disks: pointDisks, connection, host, pool: null, targetVm: null, newVmName: name };
     }
+    case 'files': {
+      const mount = await tx.guestMount.findUnique({
+        where: { id: request.mountId },
+        select: { pointId: true, state: true, filesystems: true, moverId: true },
+      });
+      if (!mount) return refuse('mountId', 404, 'no such file browser');
+      if (mount.pointId !== point.id) return refuse('mountId', 409, 'this file browser shows another restore point');
+      if (mount.state !== 'ready') return refuse('mountId', 409, `the file browser is ${mount.state}: open the restore point again`);
+      const filesystems = z.array(guestMountFsSchema).parse(mount.filesystems);
+      for (const path of request.paths) {
+        const [key, ...rest] = path.slice(1).split('/');
+        const fs = filesystems.find((f) => f.key === key);
+        if (!fs) return refuse('paths', 400, `${path} does not start at one of this point's file systems (${filesystems.map((f) => f.key).join(', ')})`);
+        if (!fs.mountable) return refuse('paths', 409, `${key} (${fs.type}) holds no file system the appliance reads`);
+        if (rest.length === 0) return refuse('paths', 400, `${path} is a whole file system: choose files or folders inside it`);
+      }
+      if (!point.vmId) return refuse('pointId', 409, `the VM ${point.vmName} of this point is no longer in the inventory: download the files instead`);
+      const vm = await vmOf(point.vmId, 'pointId');
+      if (failed(vm)) return vm;
+      const connection = await connectionOf(vm.connectionId, 'pointId');
+      if (failed(connection)) return connection;
+      const host = await tx.vm.findUnique({ where: { id: vm.id }, select: { host: { select: { name: true, site: true } } } });
+      return {
+        ...base,
+        disks: [],
+        connection,
+        host: host?.host ?? null,
+        pool: null,
+        targetVm: { id: vm.id, externalId: vm.externalId, name: vm.name },
+        newVmName: null,
+        files: { mountId: request.mountId, moverId: mount.moverId, filesystems },
+      };
+    }
   }
 }
 
@@ -262,14 +298,22 @@ export async function startRestore(db: Db, input: { request: unknown; triggeredB
         targetVmId: resolved.targetVm?.id ?? null,
       },
     });
+    // A disk restore has a task per disk; a file restore one for all its files (their size is known once the mover walks them).
     await tx.task.createMany({
-      data: resolved.disks.map((d) => ({ sessionId: id, unit: 'restore', vmId: resolved.point.vmId, diskName: d.name, bytesTotal: BigInt(d.size) })),
+      data:
+        request.kind === 'files'
+          ? [{ sessionId: id, unit: 'restore', vmId: resolved.point.vmId, diskName: null, bytesTotal: 0n }]
+          : resolved.disks.map((d) => ({ sessionId: id, unit: 'restore', vmId: resolved.point.vmId, diskName: d.name, bytesTotal: BigInt(d.size) })),
     });
+    const what =
+      request.kind === 'files'
+        ? `${request.paths.length} path(s) into the running VM (${request.mode === 'overwrite' ? 'overwriting its files' : 'keeping both'})`
+        : `${resolved.disks.length} disk(s)`;
     await tx.sessionLog.create({
       data: {
         sessionId: id,
         level: 'info',
-        message: `started by ${input.triggeredBy}: ${RESTORE_KIND_NAMES[request.kind]} of ${resolved.point.vmName} from the ${resolved.point.kind} point of ${resolved.point.time}, ${resolved.disks.length} disk(s)`,
+        message: `started by ${input.triggeredBy}: ${RESTORE_KIND_NAMES[request.kind]} of ${resolved.point.vmName} from the ${resolved.point.kind} point of ${resolved.point.time}, ${what}`,
       },
     });
     return { started: true, sessionId: id };

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AGENT_CHUNK, agentChunks, keepBothName } from './guest-agent-files.js';
+import { AGENT_CHUNK, agentChunks, keepBothName, parseProcMounts } from './guest-agent-files.js';
 
 async function* parts(sizes: number[], data: Buffer): AsyncGenerator<Uint8Array> {
   let at = 0;
@@ -48,5 +48,18 @@ describe('files restored through the guest agent', () => {
     const out: Buffer[] = [];
     for await (const c of agentChunks(reusing())) out.push(c);
     expect(Buffer.concat(out)).toEqual(Buffer.from([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]));
+  });
+
+  it("reads the guest's /proc/mounts: devices only, octal escapes undone", () => {
+    const text = [
+      'rootfs / rootfs rw 0 0',
+      'proc /proc proc rw,relatime 0 0',
+      '/dev/vdb1 /mnt/vdb1 ext4 rw,relatime 0 0',
+      '/dev/mapper/vg0-data /srv/my\\040data xfs rw 0 0',
+    ].join('\n');
+    expect(parseProcMounts(text)).toEqual([
+      { device: '/dev/vdb1', mountPoint: '/mnt/vdb1', type: 'ext4' },
+      { device: '/dev/mapper/vg0-data', mountPoint: '/srv/my data', type: 'xfs' },
+    ]);
   });
 });

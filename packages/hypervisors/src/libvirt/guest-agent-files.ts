@@ -42,6 +42,19 @@ export async function* agentChunks(source: AsyncIterable<Uint8Array>, size = AGE
   if (length > 0) yield Buffer.concat(pending);
 }
 
+/** Where the running guest mounts a file system, or why that cannot be told. */
+export type GuestMountOf = { mountPoint: string; device: string } | { notMounted: true } | { unknown: string };
+
+/** `/proc/mounts` as the kernel writes it (spaces and the like in paths as octal escapes). */
+export function parseProcMounts(text: string): { device: string; mountPoint: string; type: string }[] {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return text
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 3 && f[0]!.startsWith('/dev/'))
+    .map((f) => ({ device: unescape(f[0]!), mountPoint: unescape(f[1]!), type: f[2]! }));
+}
+
 /** An agent's base64 output as trimmed text. */
 const agentText = (b64: string | undefined) =>
   Buffer.from(b64 ?? '', 'base64')
@@ -100,6 +113,77 @@ export class GuestAgentFiles {
     return true;
   }
 
+  /** The first `maxBytes` of a guest file, as text (the agent reads at most 48 MiB per call; this reads one call). */
+  async readText(path: string, maxBytes = 1024 * 1024): Promise<string> {
+    const handle = (await this.agent('guest-file-open', { path, mode: 'r' })) as number;
+    try {
+      const r = (await this.agent('guest-file-read', { handle, count: maxBytes })) as { 'buf-b64': string };
+      return Buffer.from(r['buf-b64'], 'base64').toString('utf8');
+    } finally {
+      await this.agent('guest-file-close', { handle }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Where the running guest mounts the file system with this UUID: the guest's own `findfs`
+   * names its device (util-linux's and busybox's alike), `/proc/mounts` where it is mounted.
+   */
+  async mountOf(uuid: string): Promise<GuestMountOf> {
+    const found = await this.execFirst(['findfs', '/sbin/findfs', '/usr/sbin/findfs'], [`UUID=${uuid}`]);
+    if (found === null) return { unknown: 'the guest has no findfs, or allows no guest-exec' };
+    if (found.code !== 0) return { notMounted: true };
+    const device = found.stdout;
+    const mounts = parseProcMounts(await this.readText('/proc/mounts'));
+    const direct = mounts.find((m) => m.device === device);
+    if (direct) return { mountPoint: direct.mountPoint, device };
+    // /dev/mapper/vg-lv in one, /dev/dm-0 in the other: the same node once links are followed.
+    const real = async (path: string) => (await this.exec('readlink', ['-f', '--', path]))?.stdout ?? path;
+    const target = await real(device);
+    for (const m of mounts) if ((await real(m.device)) === target) return { mountPoint: m.mountPoint, device };
+    return { notMounted: true };
+  }
+
+  /** The first of `programs` the guest has, run; null when it has none or allows no guest-exec. */
+  private async execFirst(programs: string[], args: string[]): Promise<{ code: number; stdout: string; stderr: string } | null> {
+    for (const program of programs) {
+      try {
+        const r = await this.exec(program, args);
+        if (r === null) return null;
+        return r;
+      } catch (e) {
+        if (/Failed to execute child process|No such file or directory/i.test((e as Error).message)) continue;
+        throw e;
+      }
+    }
+    return null;
+  }
+
+  /** Runs a program that must succeed; false when the guest allows no guest-exec. */
+  private async must(program: string, args: string[]): Promise<boolean> {
+    const r = await this.exec(program, args);
+    if (r === null) return false;
+    if (r.code !== 0)
+      throw new HypervisorError(
+        'HV_COMMAND',
+        `${program} ${args.filter((a) => a !== '--').join(' ')} failed in ${this.domain}: ${r.stderr || `exit ${r.code}`}`,
+      );
+    return true;
+  }
+
+  /** Whether `path` is a folder in the guest (false when the guest allows no guest-exec: nothing is known then). */
+  async isDirectory(path: string): Promise<boolean> {
+    return (await this.exec('test', ['-d', path]))?.code === 0;
+  }
+
+  /** Renames in the guest (over `to` when it exists: how a restored file replaces the guest's at once). */
+  rename = (from: string, to: string) => this.must('mv', ['-f', '--', from, to]);
+
+  /** Removes a file in the guest (nothing when it is gone). */
+  remove = (path: string) => this.must('rm', ['-f', '--', path]);
+
+  /** A symbolic link at `path` to `target` (replacing what is at `path`). */
+  symlink = (target: string, path: string) => this.must('ln', ['-sfn', '--', target, path]);
+
   /** Writes `data` to `path` (created or truncated); returns the bytes written. `onBytes` sees each piece land. */
   async write(path: string, data: AsyncIterable<Uint8Array>, onBytes?: (bytes: number) => void): Promise<number> {
     const handle = (await this.agent('guest-file-open', { path, mode: 'w' })) as number;
@@ -141,12 +225,7 @@ export class GuestAgentFiles {
   }
 
   /** Creates `dir` and its parents in the guest; false when the guest allows no `guest-exec`. */
-  async makeDirectories(dir: string): Promise<boolean> {
-    const r = await this.exec('mkdir', ['-p', '--', dir]);
-    if (r === null) return false;
-    if (r.code !== 0) throw new HypervisorError('HV_COMMAND', `mkdir -p ${dir} failed in ${this.domain}: ${r.stderr}`);
-    return true;
-  }
+  makeDirectories = (dir: string) => this.must('mkdir', ['-p', '--', dir]);
 
   /**
    * Gives `path` the original's owner, mode and modification time, each as far as the guest

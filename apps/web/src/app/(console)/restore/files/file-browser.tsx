@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api } from '@/components/api-client';
 import { toMutationError } from '@/components/use-mutation';
 import type { DownloadFormat, FileEntry, ListingDto, MountDto } from '@/server/mount-schemas';
+import { RestoreToVm } from './restore-to-vm';
 import { breadcrumbs, downloadHref, humanSize, matchesFilter, modeString, needsArchive, type Selected } from './guest-files-view';
 
 const FORMATS: { value: DownloadFormat; label: string }[] = [
@@ -163,6 +164,7 @@ export function FileBrowser({ mount, onStale }: { mount: MountDto; onStale: () =
               )}
             </div>
           </div>
+          <RestoreToVm mount={mount} chosen={chosen} />
           <table className="w-full rounded-lg border border-slate-200 bg-white text-sm" data-testid="guest-entries">
             <thead className="bg-slate-100 text-left text-slate-600">
               <tr>

@@ -10,7 +10,8 @@ import { admin, attachScreenshot, lab, login } from './helpers';
 // LVM on a second one. Backed up; the guest changes one file and deletes another; backed up
 // again. The first point is browsed: the changed file downloads with its old content (md5
 // against what the guest read at the first backup), a folder downloads as .zip with every
-// file's md5 right, the XFS logical volume is browsable, and ending the mount leaves it ended.
+// file's md5 right, the deleted file is restored into the running VM (md5 read in the guest),
+// the XFS logical volume is browsable, and ending the mount leaves it ended.
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 
@@ -135,6 +136,26 @@ test('guest files of a lab VM: ext4 and XFS on LVM browsed from the older point;
         input: zip,
       });
       expect(tree(out)).toEqual({ 'old.txt': before.old, 'notes/todo.md': before.todo, 'notes/ideas.md': before.ideas });
+    });
+
+    await test.step('the deleted file restored into the running VM: a session with a line per file, the md5 read inside the guest', async () => {
+      expect(() => lab('fm', name, 'vda', 'home/ann/old.txt')).toThrow();
+      await page.getByTestId('guest-select-notes').uncheck();
+      await expect(page.getByTestId('guest-selected-count')).toHaveText('1 selected');
+      await page.getByTestId('guest-restore-mode').selectOption('overwrite');
+      await page.getByTestId('guest-restore-start').click();
+      await expect(page.getByTestId('guest-restore-confirm')).toContainText(name);
+      await page.getByTestId('guest-restore-confirm-yes').click();
+      // The session in a tab of its own: the browser stays where it is.
+      const href = await page.getByTestId('guest-restore-session').getAttribute('href');
+      const session = await page.context().newPage();
+      await session.goto(href!);
+      await expect(session.getByTestId('restore-kind')).toHaveText('Guest file restore');
+      await expect(session.getByTestId('restore-result')).toContainText('1 file(s)', { timeout: 240_000 });
+      await expect(session.getByTestId('log')).toContainText('/mnt/vda1/home/ann/old.txt');
+      await attachScreenshot(session, testInfo, 'guest-files-restored-into-vm');
+      await session.close();
+      expect(lab('fm', name, 'vda', 'home/ann/old.txt')).toBe(before.old);
     });
 
     await test.step('XFS on LVM is browsable; ending the mount ends it', async () => {

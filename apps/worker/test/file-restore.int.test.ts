@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuestMounts, Runs, type GuestMountRow } from '@strongbox/db';
+import { GuestFileIndex, GuestMounts, Runs, type GuestMountRow } from '@strongbox/db';
 import { GuestAgentFiles, Virsh } from '@strongbox/hypervisors';
 import { guestfsEnvironment, labUnavailableReason, type GuestConsole } from '../../../scripts/lab/index.js';
 import { killProcessesNaming, mountScratch, open } from '../src/mover/mounts.js';
@@ -28,6 +28,7 @@ describe.skipIf(unavailable)('guest file restore into the running VM', () => {
   let mount: GuestMountRow;
   let key: string;
   let agent: GuestAgentFiles;
+  let repositoryId: string;
 
   beforeAll(async () => {
     Object.assign(process.env, await guestfsEnvironment());
@@ -49,7 +50,9 @@ describe.skipIf(unavailable)('guest file restore into the running VM', () => {
       repositoryId: repo.id,
       objects: [{ type: 'vm', vmId: estate.vmIds.fr! }],
       schedule: { kind: 'manual' },
+      options: { indexGuestFiles: true },
     });
+    repositoryId = repo.id;
     await movers([{ name: 'mv-fr', maxConcurrentTasks: 2 }]);
     await controller();
     const session = await ended(await startJob(j.id), 300_000);
@@ -82,6 +85,38 @@ describe.skipIf(unavailable)('guest file restore into the running VM', () => {
   };
   const logOf = async (sessionId: string) => (await db.sessionLog.findMany({ where: { sessionId }, orderBy: { id: 'asc' } })).map((l) => l.message);
   const statInGuest = async (path: string) => (await agent.exec('stat', ['-c', '%u %g %a %Y', path]))!.stdout;
+
+  it('indexes the point after its backup (option "Index guest files"): every entry in PostgreSQL, found by name and by pattern, versions per point, gone with the point', async () => {
+    const index = new GuestFileIndex(db, process.env.DATABASE_URL!);
+    const session = await waitFor('the indexing after the backup', () =>
+      db.session.findFirst({ where: { kind: 'maintenance', repositoryId, name: { startsWith: 'Guest file indexing' }, endedAt: { not: null } } }),
+    );
+    const log = await logOf(session.id);
+    expect(session.status, log.join('\n')).toBe('success');
+    // ext4 holds etc, etc/app.conf, home, home/ann, home/ann/report.txt, home/ann/notes, home/ann/notes/todo.md, lost+found.
+    expect(session.summary).toMatchObject({ pointsIndexed: 1, pointsFailed: 0 });
+    const summary = session.summary as { filesIndexed: number; durationMs: number };
+    expect(summary.filesIndexed).toBeGreaterThanOrEqual(8);
+    expect(log.some((l) => /entries of 1 point\(s\) indexed in \d+\.\d s/.test(l))).toBe(true);
+    expect(await db.guestIndex.findUniqueOrThrow({ where: { pointId } })).toMatchObject({ state: 'indexed', files: summary.filesIndexed });
+
+    const byName = await index.search({ pattern: 'REPORT', limit: 50 });
+    expect(byName.map((h) => `${h.fs}${h.path}`)).toEqual([`${key}/home/ann/report.txt`]);
+    expect(byName[0]).toMatchObject({ pointId, vmName, type: 'f', size: REPORT.length });
+    expect((await index.search({ pattern: '*.md', limit: 50 })).map((h) => h.path)).toEqual(['/home/ann/notes/todo.md']);
+    expect(await index.search({ pattern: 'app.con?', limit: 50 })).toHaveLength(1);
+    expect(await index.search({ pattern: 'report', from: new Date(Date.now() + 60_000), limit: 50 })).toEqual([]);
+    expect(await index.search({ pattern: 'report', vmId: '00000000-0000-4000-8000-000000000000', limit: 50 })).toEqual([]);
+    const versions = await index.versions({
+      vmId: (await db.restorePoint.findUniqueOrThrow({ where: { id: pointId } })).vmId,
+      vmName,
+      fs: key,
+      path: '/home/ann/report.txt',
+    });
+    expect(versions).toEqual([expect.objectContaining({ pointId, size: REPORT.length })]);
+    // Nothing waits to be indexed any more: a second indexing finds no point.
+    expect(await index.pending(repositoryId)).toEqual([]);
+  }, 400_000);
 
   it('brings back a deleted file and a changed one, overwriting, with owner, mode and time; md5 read inside the guest', async () => {
     await guest.deleteFile('vdb', 'home/ann/report.txt');
@@ -165,5 +200,12 @@ describe.skipIf(unavailable)('guest file restore into the running VM', () => {
         expect(r.refusal.message).toContain(message);
       }
     }
+  });
+
+  it('the index goes with its point', async () => {
+    expect(await db.guestFile.count({ where: { pointId } })).toBeGreaterThan(0);
+    await db.restorePoint.delete({ where: { id: pointId } });
+    expect(await db.guestFile.count({ where: { pointId } })).toBe(0);
+    expect(await db.guestIndex.findUnique({ where: { pointId } })).toBeNull();
   });
 });

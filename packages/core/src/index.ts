@@ -18,3 +18,4 @@ export * from './schedule.js';
 export * from './throughput.js';
 export * from './zoned-time.js';
 export * from './restores/request.js';
+export * from './restores/name-pattern.js';

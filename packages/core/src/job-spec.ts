@@ -43,6 +43,8 @@ export const jobOptionsSchema = z
     applicationAware: z.boolean().default(true),
     /** Fail the VM instead of falling back to crash-consistent. */
     requireSuccessfulProcessing: z.boolean().default(false),
+    /** After each point: every file of its guest file systems listed for search (Veeam's guest file system indexing). */
+    indexGuestFiles: z.boolean().default(false),
     activeFull: z
       .discriminatedUnion('kind', [
         z.object({ kind: z.literal('never') }).strict(),

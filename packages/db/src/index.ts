@@ -4,6 +4,7 @@ export * from './backup-repositories.js';
 export * from './bootstrap.js';
 export * from './client.js';
 export * from './errors.js';
+export * from './guest-index.js';
 export * from './instant-recoveries.js';
 export * from './inventory.js';
 export * from './jobs.js';

@@ -76,3 +76,39 @@ export const listingDto = z.object({ path: z.string(), entries: z.array(z.union(
 export type ListingDto = z.infer<typeof listingDto>;
 export type FilesystemEntry = z.infer<typeof filesystemEntryDto>;
 export type FileEntry = z.infer<typeof fileEntryDto>;
+
+/** `GET /guest-files`: a name (substring, or `*`/`?` pattern), optionally a VM and a time range of points. */
+export const guestFileSearchQuery = z.object({
+  q: z.string().trim().min(1, 'a name or a pattern with * and ?').max(200),
+  vmId: z.uuid().optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type GuestFileSearchQuery = z.infer<typeof guestFileSearchQuery>;
+
+export const guestFileHitDto = z.object({
+  pointId: z.uuid(),
+  vmId: z.uuid().nullable(),
+  vmName: z.string(),
+  pointTime: z.string(),
+  /** The file browser's path: `/<file system>/<path in it>`. */
+  path: z.string(),
+  name: z.string(),
+  type: z.enum(['file', 'directory', 'symlink', 'other']),
+  size: z.number(),
+  mtime: z.string(),
+});
+export type GuestFileHitDto = z.infer<typeof guestFileHitDto>;
+
+export const guestFileVersionDto = z.object({
+  pointId: z.uuid(),
+  pointTime: z.string(),
+  pointKind: z.string(),
+  size: z.number(),
+  mtime: z.string(),
+  /** The point this mount shows. */
+  current: z.boolean(),
+});
+export type GuestFileVersionDto = z.infer<typeof guestFileVersionDto>;
+export const versionsDto = z.object({ path: z.string(), versions: z.array(guestFileVersionDto), pointsNotIndexed: z.number().int() });

@@ -9,7 +9,7 @@ import {
   restoreRequestDto,
   storagePoolDto,
 } from './restore-schemas';
-import { DOWNLOAD_FORMATS, fileRestoreBody, listingDto, mountDto } from './mount-schemas';
+import { DOWNLOAD_FORMATS, fileRestoreBody, guestFileHitDto, listingDto, mountDto, versionsDto } from './mount-schemas';
 import {
   createConnectionBody,
   createTokenBody,
@@ -309,6 +309,30 @@ export const OPERATIONS: Operation[] = [
     body: fileRestoreBody,
     response: runStartedDto,
     status: 202,
+  },
+  {
+    method: 'get',
+    path: '/mounts/{id}/versions',
+    summary:
+      "Versions of one file of the caller's mount: the indexed points of its VM that hold the same path, newest first, with size and time in each (`current` marks the mount's point), and how many of the VM's points are not indexed; 400 a bad path",
+    permission: 'restore',
+    response: versionsDto,
+    query: [{ ...guestPathParam('A file inside a file system'), required: true }],
+  },
+  {
+    method: 'get',
+    path: '/guest-files',
+    summary:
+      'Guest file search over the indexed points (job option "Index guest files"): a name as a substring, or a pattern of the whole name with * and ?, case ignored; optionally one VM and a range of point times; newest point first. Each hit names its point and its file-browser path (open a mount of the point, then browse or download it)',
+    permission: 'restore',
+    response: z.object({ data: z.array(guestFileHitDto), limit: z.number().int() }),
+    query: [
+      { name: 'q', required: true, description: 'A name (substring) or a pattern with * and ?', schema: { type: 'string' } },
+      { name: 'vmId', description: 'Only points of this VM', schema: { type: 'string', format: 'uuid' } },
+      { name: 'from', description: 'Points at or after (ISO 8601)', schema: { type: 'string', format: 'date-time' } },
+      { name: 'to', description: 'Points at or before (ISO 8601)', schema: { type: 'string', format: 'date-time' } },
+      { name: 'limit', description: 'At most this many hits (1–500, default 100)', schema: { type: 'integer' } },
+    ],
   },
   { method: 'get', path: '/restore-points', summary: 'The restore-point catalog, newest first (?vmId=, ?jobId=, ?repositoryId=)', permission: 'read' },
   { method: 'get', path: '/settings/processing', summary: 'Parallel or sequential processing', permission: 'read' },

@@ -3,12 +3,13 @@ import { BackupRepositories, jobSelect, specOf, type UnitHandle } from '@strongb
 import { Throttle } from '@strongbox/pipeline';
 import type { Payload } from '@strongbox/queue';
 import { Repository, RepositoryError, type PointSummary } from '@strongbox/repository';
+import { indexGuestFiles } from './index-files.js';
 import type { MoverContext } from './mover-context.js';
 
 const STOP_POLL_MS = 1_000;
 
 type Say = (level: 'info' | 'warning' | 'error', message: string) => Promise<unknown>;
-type Outcome = { status: 'success' | 'failed'; result: UnitResult };
+type Outcome = { status: 'success' | 'warning' | 'failed'; result: UnitResult };
 
 /**
  * Points the store holds and the catalog lacks (a mover died between a manifest and its
@@ -155,7 +156,7 @@ async function verify(
 }
 
 /**
- * Retention, GC or a health check of one repository, on this mover because it sees the
+ * Retention, GC, a health check or guest file indexing of one repository, on this mover because it sees the
  * store. The store is opened, never created: a folder without a repository in it is an
  * error to report, not an empty repository to report on.
  */
@@ -194,7 +195,9 @@ export async function runMaintenance(ctx: MoverContext, payload: Payload<'mainte
         ? await retention(ctx, repo, repositoryId, say)
         : payload.unit === 'gc'
           ? await gc(repo, say)
-          : await verify(ctx, repo, repositoryId, { unit, id: opened.tasks[0]!.id }, say, both);
+          : payload.unit === 'index'
+            ? await indexGuestFiles(ctx, repo, repositoryId, say, both)
+            : await verify(ctx, repo, repositoryId, { unit, id: opened.tasks[0]!.id }, say, both);
     await ctx.runs.mover.finishUnit(unit, outcome);
   } catch (error) {
     const byUser = stop.signal.aborted && !signal.aborted;

@@ -67,8 +67,24 @@ export const fileRestoreResultSchema = z.object({
 });
 export type FileRestoreResult = z.infer<typeof fileRestoreResultSchema>;
 
+/** What a guest file indexing did: the points it listed, their files, the time it took. */
+export const indexResultSchema = z.object({
+  pointsIndexed: z.number().int(),
+  pointsFailed: z.number().int(),
+  filesIndexed: z.number().int(),
+  durationMs: z.number(),
+});
+export type IndexResult = z.infer<typeof indexResultSchema>;
+
 /** What a maintenance or restore unit produced (`Task.result`), which becomes its session's summary. */
-export const unitResultSchema = z.union([restoreResultSchema, fileRestoreResultSchema, retentionResultSchema, gcResultSchema, verifyResultSchema]);
+export const unitResultSchema = z.union([
+  restoreResultSchema,
+  fileRestoreResultSchema,
+  retentionResultSchema,
+  gcResultSchema,
+  verifyResultSchema,
+  indexResultSchema,
+]);
 export type UnitResult = z.infer<typeof unitResultSchema>;
 
 /** A closed backup session's figures (`Session.summary`). */
@@ -99,6 +115,7 @@ export const sessionSummarySchema = z.union([
   retentionResultSchema,
   gcResultSchema,
   verifyResultSchema,
+  indexResultSchema,
   mountSummarySchema,
 ]);
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;

@@ -10,7 +10,7 @@ import { z } from 'zod';
 export const SESSION_KINDS = ['backup', 'maintenance', 'restore', 'mount'] as const;
 export type SessionKind = (typeof SESSION_KINDS)[number];
 
-export const MAINTENANCE_OPERATIONS = ['retention', 'gc', 'verify'] as const;
+export const MAINTENANCE_OPERATIONS = ['retention', 'gc', 'verify', 'index'] as const;
 export const maintenanceOperationSchema = z.enum(MAINTENANCE_OPERATIONS);
 export type MaintenanceOperation = z.infer<typeof maintenanceOperationSchema>;
 
@@ -19,6 +19,7 @@ export const MAINTENANCE_NAMES: Record<MaintenanceOperation, string> = {
   retention: 'Retention',
   gc: 'Space reclamation',
   verify: 'Health check',
+  index: 'Guest file indexing',
 };
 
 /**

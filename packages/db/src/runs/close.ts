@@ -152,6 +152,11 @@ async function afterBackup(tx: Db, session: { id: SessionId; jobId: string | nul
     }
   }
   if (!session.jobId || !['success', 'warning'].includes(status)) return;
+  const own = await tx.backupJob.findUnique({ where: { id: session.jobId }, select: jobSelect });
+  if (own && session.repositoryId && specOf(own).options.indexGuestFiles) {
+    // The job's option "Index guest files": its new points listed for search, as maintenance (no backup slot).
+    await startMaintenance(tx, { repositoryId: session.repositoryId, operation: 'index', triggeredBy: 'controller', startKey: `index-${session.id}` });
+  }
   const jobs = await tx.backupJob.findMany({ where: { enabled: true }, select: jobSelect });
   for (const job of jobs) {
     const spec = specOf(job);

@@ -187,6 +187,15 @@ export function OptionsStep({ draft, update }: StepProps) {
         <input type="checkbox" checked={o.requireSuccessfulProcessing ?? false} onChange={(e) => set({ requireSuccessfulProcessing: e.target.checked })} />{' '}
         Require successful processing (fail the VM instead of a crash-consistent backup)
       </label>
+      <label className="col-span-2 text-sm">
+        <input
+          type="checkbox"
+          checked={o.indexGuestFiles ?? false}
+          onChange={(e) => set({ indexGuestFiles: e.target.checked })}
+          data-testid="job-index-guest-files"
+        />{' '}
+        Index guest files (list every file of each new restore point, for Restore → Search guest files)
+      </label>
       <label className="text-sm">
         Active full backup
         <select

@@ -11,7 +11,8 @@ import { admin, attachScreenshot, lab, login } from './helpers';
 // again. The first point is browsed: the changed file downloads with its old content (md5
 // against what the guest read at the first backup), a folder downloads as .zip with every
 // file's md5 right, the deleted file is restored into the running VM (md5 read in the guest),
-// the XFS logical volume is browsable, and ending the mount leaves it ended.
+// the XFS logical volume is browsable, and ending the mount leaves it ended. The job indexes
+// guest files: the search finds a file in both points, the deleted one in the first only.
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 
@@ -85,6 +86,7 @@ test('guest files of a lab VM: ext4 and XFS on LVM browsed from the older point;
       objects: [{ type: 'vm', vmId }],
       retention: { keepPoints: 7 },
       schedule: { kind: 'manual' },
+      options: { indexGuestFiles: true },
     });
     await backup(page.request, job.id);
     lab('fw', name, 'vda', 'home/ann/report.txt', '64', 'random');
@@ -95,6 +97,28 @@ test('guest files of a lab VM: ext4 and XFS on LVM browsed from the older point;
       .filter((p) => p.vmName === name)
       .sort((a, b) => a.time.localeCompare(b.time));
     expect(points).toHaveLength(2);
+
+    await test.step('the guest file index: after each backup its point is indexed; the search finds report.txt in both points, old.txt in the first only', async () => {
+      // Each backup's indexing runs after it, as maintenance: both points indexed before the search is tried.
+      await expect
+        .poll(async () => (await api<{ data: unknown[] }>(page.request, 'get', `/api/v1/guest-files?q=report.txt&vmId=${vmId}`)).data.length, {
+          timeout: 300_000,
+          intervals: [3000],
+        })
+        .toBe(2);
+      await page.goto('/restore/search');
+      await page.getByTestId('guest-search-q').fill('report.txt');
+      await page.getByTestId('guest-search-vm').selectOption(vmId);
+      await page.getByTestId('guest-search-go').click();
+      await expect(page.getByTestId('guest-search-hit')).toHaveCount(2);
+      await expect(page.getByTestId('guest-search-hits')).toContainText('/sda1/home/ann/report.txt');
+      await attachScreenshot(page, testInfo, 'guest-files-search');
+      await page.getByTestId('guest-search-q').fill('old.*');
+      await page.getByTestId('guest-search-go').click();
+      await expect(page.getByTestId('guest-search-hit')).toHaveCount(1);
+      const open = page.getByTestId('guest-search-open');
+      expect(await open.getAttribute('href')).toBe(`/restore/files?point=${points[0]!.id}&path=${encodeURIComponent('/sda1/home/ann')}`);
+    });
 
     await test.step('the first point opened for browsing: a note while the appliance starts, then its file systems', async () => {
       await page.goto('/restore/files');
@@ -116,6 +140,11 @@ test('guest files of a lab VM: ext4 and XFS on LVM browsed from the older point;
       await page.getByTestId('guest-open-dir-ann').click();
       await expect(page.getByTestId('guest-entry-old.txt')).toBeVisible();
       await expect(page.getByTestId('guest-entry-report.txt')).toContainText('rw');
+      // Its versions: both indexed points, this one marked.
+      await page.getByTestId('guest-versions-report.txt').click();
+      await expect(page.getByTestId('guest-versions-of-report.txt').getByTestId('guest-version')).toHaveCount(2);
+      await expect(page.getByTestId('guest-versions-of-report.txt')).toContainText('this point');
+      await page.getByTestId('guest-versions-report.txt').click();
       await attachScreenshot(page, testInfo, 'guest-files-browser');
       await page.getByTestId('guest-filter').fill('rep');
       await expect(page.getByTestId('guest-entry-old.txt')).toBeHidden();

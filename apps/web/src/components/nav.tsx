@@ -12,6 +12,7 @@ export const AREAS = [
   { href: '/restore', label: 'Restore' },
   // A part of Restore with a page of its own: shown under it, indented.
   { href: '/restore/files', label: 'Guest files', sub: true },
+  { href: '/restore/search', label: 'Search guest files', sub: true },
   { href: '/infrastructure', label: 'Infrastructure' },
   { href: '/settings', label: 'Settings' },
 ] as const;

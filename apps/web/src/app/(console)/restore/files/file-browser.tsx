@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api } from '@/components/api-client';
 import { toMutationError } from '@/components/use-mutation';
 import type { DownloadFormat, FileEntry, ListingDto, MountDto } from '@/server/mount-schemas';
+import { FileVersions } from './file-versions';
 import { RestoreToVm } from './restore-to-vm';
 import { breadcrumbs, downloadHref, humanSize, matchesFilter, modeString, needsArchive, type Selected } from './guest-files-view';
 
@@ -22,8 +23,8 @@ const split = (listing: ListingDto): Listing => ({ path: listing.path, files: li
  * breadcrumbs. Files and folders of the folder shown are selected with their boxes and
  * downloaded by the browser itself from the API (a link), so nothing is held in the page.
  */
-export function FileBrowser({ mount, onStale }: { mount: MountDto; onStale: () => void }) {
-  const [path, setPath] = useState('/');
+export function FileBrowser({ mount, onStale, initialPath }: { mount: MountDto; onStale: () => void; initialPath?: string | undefined }) {
+  const [path, setPath] = useState(initialPath ?? '/');
   const [listing, setListing] = useState<Listing | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
@@ -215,6 +216,7 @@ export function FileBrowser({ mount, onStale }: { mount: MountDto; onStale: () =
                     ) : (
                       <span>{f.name}</span>
                     )}
+                    {f.type === 'file' && <FileVersions mount={mount} path={f.path} name={f.name} />}
                     {f.type === 'symlink' && f.linkTarget !== undefined && <span className="text-slate-500"> → {f.linkTarget}</span>}
                   </td>
                   <td className="p-2 text-right tabular-nums">{f.type === 'file' ? humanSize(f.size) : ''}</td>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { breadcrumbs, downloadHref, elapsedSeconds, humanSize, matchesFilter, modeString, needsArchive } from './guest-files-view';
+import { breadcrumbs, browserAt, downloadHref, elapsedSeconds, humanSize, matchesFilter, modeString, needsArchive } from './guest-files-view';
 
 describe('modeString', () => {
   it.each([
@@ -114,5 +114,13 @@ describe('elapsedSeconds', () => {
     const t = Date.parse('2026-12-02T10:00:00.000Z');
     expect(elapsedSeconds('2026-12-02T10:00:00.000Z', t + 12_900)).toBe(12);
     expect(elapsedSeconds('2026-12-02T10:00:00.000Z', t - 5_000)).toBe(0);
+  });
+});
+
+describe('the browser address of a search hit or another version', () => {
+  it('opens the folder of a file, or the folder itself', () => {
+    expect(browserAt('p1', '/sda1/home/ann/report.txt')).toBe('/restore/files?point=p1&path=%2Fsda1%2Fhome%2Fann');
+    expect(browserAt('p1', '/sda1/home/ann', true)).toBe('/restore/files?point=p1&path=%2Fsda1%2Fhome%2Fann');
+    expect(browserAt('p1', '/sda1')).toBe('/restore/files?point=p1&path=%2F');
   });
 });

@@ -88,3 +88,9 @@ export function downloadHref(mountId: string, selected: readonly Selected[], for
 export function elapsedSeconds(since: string, now: number): number {
   return Math.max(0, Math.floor((now - Date.parse(since)) / 1000));
 }
+
+/** The file browser's address opening `pointId` at `folder` (a search hit's, another version's). */
+export function browserAt(pointId: string, path: string, isFolder = false): string {
+  const folder = isFolder ? path : path.slice(0, path.lastIndexOf('/')) || '/';
+  return `/restore/files?point=${pointId}&path=${encodeURIComponent(folder)}`;
+}

@@ -38,7 +38,18 @@ function showInAddress(mountId: string | null) {
  * opens it on a mover; while the appliance starts a note says so, then the file browser.
  * The caller's other open mounts are offered to go back to.
  */
-export function GuestFiles({ initial, mounts, initialMount }: { initial: ChosenPoint | null; mounts: MountDto[]; initialMount: MountDto | null }) {
+export function GuestFiles({
+  initial,
+  mounts,
+  initialMount,
+  initialPath,
+}: {
+  initial: ChosenPoint | null;
+  mounts: MountDto[];
+  initialMount: MountDto | null;
+  /** The folder the browser opens at (a search hit's, a version's). */
+  initialPath?: string | undefined;
+}) {
   const [choice, setChoice] = useState<PointChoice>(() =>
     initial ? { vm: initial.vm, points: initial.points, point: initial.point } : { vm: null, points: [], point: null },
   );
@@ -206,7 +217,7 @@ export function GuestFiles({ initial, mounts, initialMount }: { initial: ChosenP
           {mount.error ? ` ${mount.error}` : ''} Choose another point, or open this one again.
         </p>
       )}
-      {mount.state === 'ready' && <FileBrowser mount={mount} onStale={() => void reread(mount.id)} />}
+      {mount.state === 'ready' && <FileBrowser mount={mount} onStale={() => void reread(mount.id)} initialPath={initialPath} />}
     </div>
   );
 }

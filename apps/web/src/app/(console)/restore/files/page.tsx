@@ -13,10 +13,11 @@ export const dynamic = 'force-dynamic';
 
 /**
  * Restore → Guest files: a VM and one of its points, then its file systems to browse and
- * download from. `?point=` opens the picker on a point, `?mount=` one of the caller's mounts.
+ * download from. `?point=` opens the picker on a point, `?mount=` one of the caller's mounts,
+ * `?path=` the folder the browser opens at once the point is open.
  */
 export default async function GuestFilesPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
-  const { point, mount } = await searchParams;
+  const { point, mount, path } = await searchParams;
   const user = await currentUser();
   if (!user || !can(user.role, 'restore')) {
     return (
@@ -39,7 +40,13 @@ export default async function GuestFilesPage({ searchParams }: { searchParams: P
   return (
     <>
       <PageHeader title="Guest files" />
-      <GuestFiles key={`${point ?? ''}/${mount ?? ''}`} initial={initial} mounts={open.map(toMountDto)} initialMount={initialMount} />
+      <GuestFiles
+        key={`${point ?? ''}/${mount ?? ''}`}
+        initial={initial}
+        mounts={open.map(toMountDto)}
+        initialMount={initialMount}
+        initialPath={path?.startsWith('/') ? path : undefined}
+      />
     </>
   );
 }

@@ -3,9 +3,10 @@ import { expect, test, type Page } from '@playwright/test';
 import { sql } from './db';
 import { admin, login, logout, uniqueEmail } from './helpers';
 
-// The guest-file API's refusals, each made before a mover is asked: a Viewer is 403, one
-// user's mount is another's 404 (administrators included), bad paths are 400 naming `path`,
-// a mount that is not ready is 409, and a missing point is 404. The mount rows are written
+// The guest-file API's refusals, each made before a mover is asked: a Viewer is 403 (mount,
+// browse, download, restore into the VM, versions, search), one user's mount is another's 404
+// (administrators included), bad paths are 400 naming the field, a mount that is not ready is
+// 409, and a missing point is 404. The mount rows are written
 // straight to the database (the lab test in restore-files-lab.spec.ts opens real ones).
 
 /**
@@ -58,6 +59,14 @@ test('guest files API: Viewer 403, another user 404, bad paths 400 naming the fi
     expect((await page.request.get(url)).status(), url).toBe(404);
   }
   expect((await page.request.delete(`/api/v1/mounts/${ready}`)).status()).toBe(404);
+  expect((await page.request.post(`/api/v1/mounts/${ready}/restore`, { data: { paths: ['/sda1/a'], mode: 'overwrite' } })).status()).toBe(404);
+  expect((await page.request.get(`/api/v1/mounts/${ready}/versions?path=/sda1/a`)).status()).toBe(404);
+  // Guest files go into a VM from their browser only (its owner's): the general restore route refuses them, naming kind.
+  const viaRestores = await page.request.post('/api/v1/restores', {
+    data: { kind: 'files', pointId: randomUUID(), mountId: ready, paths: ['/sda1/a'], mode: 'overwrite' },
+  });
+  expect(viaRestores.status()).toBe(400);
+  expect((await viaRestores.json()).error.details.field).toBe('kind');
   expect(((await (await page.request.get('/api/v1/mounts')).json()) as { data: { id: string }[] }).data.map((m) => m.id)).not.toContain(ready);
   const missingPoint = await page.request.post(`/api/v1/restore-points/${randomUUID()}/mounts`);
   expect(missingPoint.status()).toBe(404);
@@ -67,6 +76,9 @@ test('guest files API: Viewer 403, another user 404, bad paths 400 naming the fi
   expect((await page.request.get('/api/v1/mounts')).status()).toBe(403);
   expect((await page.request.get(`/api/v1/mounts/${ready}/files?path=/`)).status()).toBe(403);
   expect((await page.request.post(`/api/v1/restore-points/${randomUUID()}/mounts`)).status()).toBe(403);
+  expect((await page.request.get('/api/v1/guest-files?q=report')).status()).toBe(403);
+  expect((await page.request.get(`/api/v1/mounts/${ready}/versions?path=/sda1/a`)).status()).toBe(403);
+  expect((await page.request.post(`/api/v1/mounts/${ready}/restore`, { data: { paths: ['/sda1/a'], mode: 'overwrite' } })).status()).toBe(403);
   await logout(page);
 
   await login(page, operator, 'a-long-password-9');
@@ -80,6 +92,40 @@ test('guest files API: Viewer 403, another user 404, bad paths 400 naming the fi
       expect((await res.json()).error.details.field).toBe('path');
     }
   }
+  // Restore to the VM: bad paths and modes are 400 naming the field; a mount not ready is 409; nothing starts.
+  for (const [data, field] of [
+    [{ paths: ['sda1/etc'], mode: 'overwrite' }, 'paths.0'],
+    [{ paths: ['/sda1/../etc'], mode: 'overwrite' }, 'paths.0'],
+    [{ paths: [], mode: 'overwrite' }, 'paths'],
+    [{ paths: ['/sda1/a'], mode: 'merge' }, 'mode'],
+  ] as const) {
+    const res = await page.request.post(`/api/v1/mounts/${ready}/restore`, { data });
+    expect(res.status(), JSON.stringify(data)).toBe(400);
+    expect((await res.json()).error.details.field).toBe(field);
+  }
+  const restoreNotReady = await page.request.post(`/api/v1/mounts/${starting}/restore`, { data: { paths: ['/sda1/a'], mode: 'keep-both' } });
+  expect(restoreNotReady.status()).toBe(409);
+  expect((await restoreNotReady.json()).error.message).toMatch(/starting/);
+  expect((await sql(`SELECT id FROM "Session" WHERE kind = 'restore' AND request->'request'->>'mountId' = ANY($1::text[])`, [[ready, starting]])).length).toBe(
+    0,
+  );
+  // Search and versions: the query's fields are checked; a mount's versions of a file with no index are none.
+  for (const [query, field] of [
+    ['', 'q'],
+    ['q=report&vmId=nope', 'vmId'],
+    ['q=report&from=yesterday', 'from'],
+  ] as const) {
+    const res = await page.request.get(`/api/v1/guest-files?${query}`);
+    expect(res.status(), query).toBe(400);
+    expect((await res.json()).error.details.field).toBe(field);
+  }
+  expect((await (await page.request.get('/api/v1/guest-files?q=no-such-file-anywhere')).json()).data).toEqual([]);
+  const badVersions = await page.request.get(`/api/v1/mounts/${ready}/versions?path=${encodeURIComponent('sda1/a')}`);
+  expect(badVersions.status()).toBe(400);
+  expect((await badVersions.json()).error.details.field).toBe('path');
+  const versions = await page.request.get(`/api/v1/mounts/${ready}/versions?path=/sda1/a`);
+  expect(versions.status()).toBe(200);
+  expect(await versions.json()).toEqual({ path: '/sda1/a', versions: [], pointsNotIndexed: 0 });
   const badFormat = await page.request.get(`/api/v1/mounts/${ready}/download?path=/sda1/a&format=rar`);
   expect(badFormat.status()).toBe(400);
   expect((await badFormat.json()).error.details.field).toBe('format');

@@ -1,9 +1,10 @@
 /**
  * pnpm bench — full, incremental and restore of a generated disk image with Strongbox,
  * restic and borg, then Strongbox's restores through NBD, quick rollback and instant
- * recovery (recovery.ts); prints each phase, a table against the targets, and last one
- * line of figures (report.ts). See scripts/bench/README.md.
+ * recovery (recovery.ts); prints each phase, a table against the targets, the guest-file
+ * figures (guest-files.ts), and last one line of figures (report.ts). See scripts/bench/README.md.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -200,6 +201,12 @@ async function main(): Promise<number> {
   log('\n— sizes after full + incremental (du of each repository) —');
   for (const t of tools) log(`${t.name.padEnd(6)} ${figures[t.name].size_mb?.toFixed(1) ?? 'na'} MiB`);
   log(`\n— targets (a MISS is reported, never fatal) —\n${formatTargets(figures)}\n`);
+  if (process.env.BENCH_GUESTFS !== '0') {
+    // Guest files on a lab disk (bench:guestfs): its own figures and BENCH line, above this bench's last one.
+    log('— guest files: mount to first listing, walk and index of 10,000 files (pnpm bench:guestfs; BENCH_GUESTFS=0 skips) —');
+    const gf = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'guest-files.ts')], { cwd: root, stdio: 'inherit' });
+    if (gf.status !== 0) log(`guest files: FAILED (exit ${gf.status ?? gf.signal}; see above)`);
+  }
   await cleanup(keep);
   log(formatBenchLine(figures));
   return broken.has('ours') || recoveryFailed || mismatch ? 1 : 0;

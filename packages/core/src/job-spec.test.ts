@@ -23,6 +23,7 @@ describe('jobSpecSchema', () => {
       compression: 'optimal',
       applicationAware: true,
       requireSuccessfulProcessing: false,
+      indexGuestFiles: false,
       activeFull: { kind: 'never' },
       notify: { onSuccess: true, onWarning: true, onFailure: true, to: [] },
     });

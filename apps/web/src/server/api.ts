@@ -26,7 +26,8 @@ function fromZod(error: ZodError): NextResponse {
     message: issue.message,
   }));
   const message = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
-  return errorResponse('BAD_REQUEST', message, { fields });
+  // `field` as every other refusal has it (the first one), `fields` for a form showing each.
+  return errorResponse('BAD_REQUEST', message, { field: fields[0]?.field ?? '(body)', fields });
 }
 
 async function authenticate(req: NextRequest): Promise<Actor | null> {

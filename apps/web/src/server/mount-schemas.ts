@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FILE_RESTORE_MODES } from '@strongbox/core';
+import { FILE_RESTORE_MODES, fileRestorePathsSchema } from '@strongbox/core';
 import { guestMountFsSchema, MOUNT_STATES } from '@strongbox/db';
 
 /** What the guest-file routes read and answer; the OpenAPI document is generated from the same schemas. */
@@ -41,7 +41,7 @@ export type MountDto = z.infer<typeof mountDto>;
 /** `POST /mounts/{id}/restore`: files and folders of the browser written back into the running VM. */
 export const fileRestoreBody = z
   .object({
-    paths: z.array(z.string()).min(1, 'choose at least one file or folder'),
+    paths: fileRestorePathsSchema,
     mode: z.enum(FILE_RESTORE_MODES, 'overwrite or keep-both'),
   })
   .strict();

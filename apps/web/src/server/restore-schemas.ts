@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IMAGE_FORMATS, RESTORE_KINDS, restoreRequestSchema } from '@strongbox/core';
+import { IMAGE_FORMATS, RESTORE_KINDS, vmRestoreRequestSchema } from '@strongbox/core';
 import { INSTANT_STATES, type CatalogVmKey } from '@strongbox/db';
 import { pageQuery } from './schemas';
 
@@ -24,8 +24,8 @@ export const instantMigrateBody = z
   })
   .strict();
 
-/** The restore request as the API takes it (`POST /restores`): core's schema, the same the run module checks. */
-export const restoreRequestBody = restoreRequestSchema;
+/** The restore request as the API takes it (`POST /restores`): core's schema, the same the run module checks (guest files go through their mount). */
+export const restoreRequestBody = vmRestoreRequestSchema;
 
 export const catalogVmDto = z.object({
   /** null: the VM's inventory row is gone; its points are found by `name`. */

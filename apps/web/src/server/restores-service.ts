@@ -82,6 +82,7 @@ async function start(request: RestoreRequest, actor: Actor, audit: Audit): Promi
  * VM: a restore session of kind `files`, audited with every path.
  */
 export async function restoreFromMount(mount: GuestMountRow, body: FileRestoreBody, actor: Actor, audit: Audit): Promise<{ sessionId: string }> {
+  if (mount.state !== 'ready') throw new AppError('CONFLICT', `the file browser is ${mount.state}: open the restore point again`);
   if (!mount.pointId) throw new AppError('CONFLICT', 'the restore point of this file browser is gone');
   const parsed = restoreRequestSchema.safeParse({ kind: 'files', pointId: mount.pointId, mountId: mount.id, paths: body.paths, mode: body.mode });
   if (!parsed.success) {

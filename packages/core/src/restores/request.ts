@@ -97,33 +97,39 @@ export type FileRestoreMode = (typeof FILE_RESTORE_MODES)[number];
  * its guest agent. Paths are the file browser's (`/<file system>/<path in it>`); the server
  * resolves each file system to where the running guest mounts it, never to a host path.
  */
+/** The file browser's paths of a guest file restore: `/<file system>/<path in it>`, no `..`. */
+export const fileRestorePathsSchema = z
+  .array(
+    z
+      .string()
+      .min(2, 'a path inside a file system')
+      .max(4096)
+      .regex(/^\/[^\0]+$/, 'a path of the file browser, starting with / and its file system')
+      .refine(
+        (p) =>
+          p
+            .split('/')
+            .slice(1)
+            .every((s) => s !== '' && s !== '.' && s !== '..'),
+        'a path without empty, . or .. segments',
+      ),
+  )
+  .min(1, 'choose at least one file or folder')
+  .max(1000, 'at most 1000 paths at once');
+
 const filesSchema = z.object({
   kind: z.literal('files'),
   pointId: uuid,
   /** The file browser the files were chosen in (its owner restores from it). */
   mountId: uuid,
-  paths: z
-    .array(
-      z
-        .string()
-        .min(2, 'a path inside a file system')
-        .max(4096)
-        .regex(/^\/[^\0]+$/, 'a path of the file browser, starting with / and its file system')
-        .refine(
-          (p) =>
-            p
-              .split('/')
-              .slice(1)
-              .every((s) => s !== '' && s !== '.' && s !== '..'),
-          'a path without empty, . or .. segments',
-        ),
-    )
-    .min(1, 'choose at least one file or folder')
-    .max(1000, 'at most 1000 paths at once'),
+  paths: fileRestorePathsSchema,
   /** overwrite: the guest's file is replaced; keep-both: the restored copy gets a `.restored-<time>` suffix beside it. */
   mode: z.enum(FILE_RESTORE_MODES, 'overwrite or keep-both'),
 });
 export type FileRestoreRequest = z.infer<typeof filesSchema>;
+
+/** The restores of a VM or its disks (`POST /restores`); guest files go from their file browser. */
+export const vmRestoreRequestSchema = z.discriminatedUnion('kind', [newVmSchema, originalVmSchema, disksSchema, instantSchema]);
 
 export const restoreRequestSchema = z.discriminatedUnion('kind', [newVmSchema, originalVmSchema, disksSchema, instantSchema, filesSchema]);
 export type RestoreRequest = z.infer<typeof restoreRequestSchema>;

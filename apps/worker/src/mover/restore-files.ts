@@ -4,10 +4,9 @@ import type { FileRestoreRequest, FileRestoreResult } from '@strongbox/core';
 import type { GuestMountFs } from '@strongbox/db';
 import type { GuestEntry, GuestfsAppliance } from '@strongbox/guestfs';
 import { GuestAgentFiles, keepBothName, type GuestMountOf } from '@strongbox/hypervisors';
-import type { Progress } from '@strongbox/pipeline';
 import { DiskProgress } from './disk-progress.js';
 import { mountScratch, open, serveAppliance, type ServedAppliance } from './mounts.js';
-import type { RestoreRun } from './run-restore.js';
+import { restoreFigures, type RestoreRun } from './run-restore.js';
 
 const KiB = 1024;
 const size = (n: number) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${Math.ceil(n / KiB)} KiB`);
@@ -51,6 +50,34 @@ async function chosenItems(appliance: GuestfsAppliance, fs: GuestMountFs, inner:
     for await (const e of appliance.walk(fs.device, inner)) items.push({ entry: e, device: fs.device, guestPath: underRoot(root, e.path) });
   }
   return items.sort((a, b) => (a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0));
+}
+
+const metaOf = (e: GuestEntry) => ({ uid: e.uid, gid: e.gid, mode: e.mode, mtime: e.mtime });
+
+/**
+ * One file from the point into the guest, whole or not at all: written to a hidden name
+ * beside `place`, given the original's owner, mode and time, then renamed over `place`; on
+ * any failure the hidden copy is removed and the guest's own file is as it was.
+ */
+async function writeWhole(
+  agent: GuestAgentFiles,
+  appliance: GuestfsAppliance,
+  { entry, device }: Item,
+  place: string,
+  sessionId: string,
+  onBytes: (n: number) => void,
+): Promise<{ written: number; notKept: string[] }> {
+  const temporary = `${posix.dirname(place)}/.${posix.basename(place)}.strongbox-${sessionId.slice(0, 8)}`;
+  try {
+    const written = await agent.write(temporary, appliance.readFile(device, entry.path), onBytes);
+    if (written !== entry.size) throw new Error(`${entry.path}: ${written} bytes read from the point, ${entry.size} expected`);
+    const notKept = await agent.applyMeta(temporary, metaOf(entry));
+    if (!(await agent.rename(temporary, place))) throw new Error(`${agent.domain} allows no guest-exec: a restored file cannot be put in place whole`);
+    return { written, notKept };
+  } catch (error) {
+    await agent.remove(temporary).catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
@@ -100,20 +127,7 @@ export async function restoreGuestFiles(run: RestoreRun, request: FileRestoreReq
     const progress = new DiskProgress(ctx.runs, run.unit, task.id, () => Promise.resolve(null), run.throttle, run.stop, ctx.log);
     let done = 0;
     let lastReport = 0;
-    const figures = (): Progress => {
-      const seconds = (Date.now() - started) / 1000;
-      return {
-        bytesRead: done,
-        bytesProcessed: done,
-        bytesTransferred: done,
-        bytesWritten: done,
-        totalBytes: total,
-        rate: seconds > 0 ? done / seconds : 0,
-        throttledMs: 0,
-        busy: { source: 0, proxy: 0, network: 0, target: 0 },
-        bottleneck: 'target',
-      };
-    };
+    const figures = () => restoreFigures({ bytesDone: done, totalBytes: total, rate: done / Math.max(0.001, (Date.now() - started) / 1000) }, run.throttle, 0);
     progress.report(figures());
     const result: FileRestoreResult = {
       restore: 'files',
@@ -136,7 +150,6 @@ export async function restoreGuestFiles(run: RestoreRun, request: FileRestoreReq
     const newFolders: Item[] = [];
     for (const { entry, device, guestPath } of items) {
       run.stop.signal.throwIfAborted();
-      const meta = { uid: entry.uid, gid: entry.gid, mode: entry.mode, mtime: entry.mtime };
       if (entry.type === 'directory') {
         if (!(await agent.exists(guestPath))) newFolders.push({ entry, device, guestPath });
         await ensureDir(guestPath);
@@ -160,34 +173,25 @@ export async function restoreGuestFiles(run: RestoreRun, request: FileRestoreReq
         await run.say('info', `${place} → ${entry.linkTarget ?? ''}: link restored`);
         continue;
       }
-      const temporary = `${posix.dirname(place)}/.${posix.basename(place)}.strongbox-${run.unit.sessionId.slice(0, 8)}`;
-      try {
-        const written = await agent.write(temporary, appliance.readFile(device, entry.path), (n) => {
-          done += n;
-          run.stop.signal.throwIfAborted();
-          if (Date.now() - lastReport >= 1000) {
-            lastReport = Date.now();
-            progress.report(figures());
-          }
-        });
-        if (written !== entry.size) throw new Error(`${entry.path}: ${written} bytes read from the point, ${entry.size} expected`);
-        const notKept = await agent.applyMeta(temporary, meta);
-        if (!(await agent.rename(temporary, place))) throw new Error(`${vm.name} allows no guest-exec: a restored file cannot be put in place whole`);
-        result.files++;
-        result.bytesWritten += written;
-        if (notKept.length > 0) result.metaNotKept++;
-        const as = place === guestPath ? (exists ? 'over the guest’s file' : 'where it was') : `as ${posix.basename(place)}, beside the guest’s file`;
-        await run.say(
-          notKept.length > 0 ? 'warning' : 'info',
-          `${guestPath}: ${size(written)} restored ${as}${notKept.length > 0 ? `; not kept: ${notKept.join(', ')}` : ''}`,
-        );
-      } catch (error) {
-        await agent.remove(temporary).catch(() => undefined);
-        throw error;
-      }
+      const { written, notKept } = await writeWhole(agent, appliance, { entry, device, guestPath }, place, run.unit.sessionId, (n) => {
+        done += n;
+        run.stop.signal.throwIfAborted();
+        if (Date.now() - lastReport >= 1000) {
+          lastReport = Date.now();
+          progress.report(figures());
+        }
+      });
+      result.files++;
+      result.bytesWritten += written;
+      if (notKept.length > 0) result.metaNotKept++;
+      const as = place === guestPath ? (exists ? 'over the guest’s file' : 'where it was') : `as ${posix.basename(place)}, beside the guest’s file`;
+      await run.say(
+        notKept.length > 0 ? 'warning' : 'info',
+        `${guestPath}: ${size(written)} restored ${as}${notKept.length > 0 ? `; not kept: ${notKept.join(', ')}` : ''}`,
+      );
     }
     for (const f of newFolders.reverse()) {
-      const notKept = await agent.applyMeta(f.guestPath, { uid: f.entry.uid, gid: f.entry.gid, mode: f.entry.mode, mtime: f.entry.mtime });
+      const notKept = await agent.applyMeta(f.guestPath, metaOf(f.entry));
       if (notKept.length > 0) await run.say('warning', `${f.guestPath}: folder made; not kept: ${notKept.join(', ')}`);
     }
     progress.report(figures());

@@ -9,7 +9,7 @@ import { mountScratch, open, serveAppliance, type ServedAppliance } from './moun
 import { restoreFigures, type RestoreRun } from './run-restore.js';
 
 const KiB = 1024;
-const size = (n: number) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${Math.ceil(n / KiB)} KiB`);
+const size = (n: number) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= KiB ? `${(n / KiB).toFixed(1)} KiB` : `${n} bytes`);
 
 /** One chosen entry: where it is in the point, and where it goes in the running guest. */
 type Item = { entry: GuestEntry; device: string; guestPath: string };

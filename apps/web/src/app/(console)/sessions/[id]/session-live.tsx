@@ -174,7 +174,14 @@ export function SessionLive({
           Bottleneck <b data-testid="bottleneck">{bottleneck ? (BOTTLENECK[bottleneck] ?? bottleneck) : '—'}</b>
         </div>
         <div>
-          {restore ? 'Disks' : 'VMs'} <b>{restore ? session.tasks.length : vms.length}</b>
+          {restore ? (restore.restore.kind === 'files' ? 'Files' : 'Disks') : 'VMs'}{' '}
+          <b>
+            {restore
+              ? restore.restore.kind === 'files'
+                ? ((restore.restore.request as { paths?: unknown[] }).paths?.length ?? 0)
+                : session.tasks.length
+              : vms.length}
+          </b>
         </div>
         <div className="col-span-5">
           <ThroughputChart points={session.throughput} startedAt={session.startedAt} />

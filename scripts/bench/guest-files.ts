@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createPrismaClient, GuestFileIndex, type IndexedEntry } from '../../packages/db/src/index.js';
 import { GuestfsAppliance } from '../../packages/guestfs/src/index.js';
-import { checkEnvOrExit, migrate, provideServices } from '../launcher/provision.js';
+import { checkEnvOrExit, maintenanceDatabaseUrl, migrate, provideServices } from '../launcher/provision.js';
 import { ensureLab, guestfsEnvironment } from '../lab/index.js';
 import { makeFsImage } from '../lab/fs-disk.js';
 
@@ -73,7 +73,7 @@ try {
 async function benchIndex(app: GuestfsAppliance, device: string): Promise<{ indexS: number; searchMs: number }> {
   const services = await provideServices(checkEnvOrExit().dataDir);
   const name = `strongbox_bench_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: services.databaseUrl });
+  const admin = new pg.Client({ connectionString: maintenanceDatabaseUrl(services.databaseUrl) });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   const url = new URL(services.databaseUrl);

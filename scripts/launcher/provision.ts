@@ -70,3 +70,10 @@ export async function migrate(databaseUrl: string): Promise<void> {
   const applied = await applyMigrations(databaseUrl);
   console.log(applied.length ? `strongbox: applied migrations ${applied.join(', ')}` : 'strongbox: database schema is up to date');
 }
+
+/** The server's `postgres` database, for creating and dropping others (the named one may not exist yet). */
+export function maintenanceDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = '/postgres';
+  return url.toString();
+}

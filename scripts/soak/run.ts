@@ -18,7 +18,7 @@ import { BackupJobs, createPrismaClient, Inventory, Runs } from '@strongbox/db';
 import { Repository } from '@strongbox/repository';
 import { rescanConnection } from '../../apps/worker/src/controller/rescan.js';
 import { defineLabVm, destroyLabVm, ensureLab, startLabVm, type GuestConsole } from '../lab/index.js';
-import { checkEnvOrExit, childEnvironment, migrate, provideServices, ROOT } from '../launcher/provision.js';
+import { checkEnvOrExit, childEnvironment, maintenanceDatabaseUrl, migrate, provideServices, ROOT } from '../launcher/provision.js';
 import { figures, leftovers, restoreEveryPoint, type Expected } from './checks.js';
 import { Child } from './children.js';
 
@@ -175,7 +175,7 @@ try {
   for (const g of guests) g.close();
   for (const name of names) await destroyLabVm(paths, name);
   await db.$disconnect();
-  const admin = new pg.Client({ connectionString: services.databaseUrl });
+  const admin = new pg.Client({ connectionString: maintenanceDatabaseUrl(services.databaseUrl) });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
   await admin.end();

@@ -1,4 +1,5 @@
 import { env } from '@strongbox/config';
+import { splitBrowserPath } from '@strongbox/core';
 import { AppError, GuestFileIndex, prisma, type GuestMountRow } from '@strongbox/db';
 import { guestPath } from './guest-files-service';
 import type { GuestFileHitDto, GuestFileSearchQuery, GuestFileVersionDto } from './mount-schemas';
@@ -40,13 +41,13 @@ export async function fileVersions(
   rawPath: unknown,
 ): Promise<{ path: string; versions: GuestFileVersionDto[]; pointsNotIndexed: number }> {
   const path = guestPath(rawPath);
-  const [key, ...rest] = path.slice(1).split('/');
-  if (!key || rest.length === 0)
+  const { key, inner } = splitBrowserPath(path);
+  if (!key || inner === '/')
     throw new AppError('BAD_REQUEST', 'path: a file inside a file system', {
       field: 'path',
       fields: [{ field: 'path', message: 'a file inside a file system' }],
     });
-  const versions = await indexOf().versions({ vmId: mount.vmId, vmName: mount.vmName, fs: key, path: `/${rest.join('/')}` });
+  const versions = await indexOf().versions({ vmId: mount.vmId, vmName: mount.vmName, fs: key, path: inner });
   const points = await prisma().restorePoint.count({ where: mount.vmId ? { vmId: mount.vmId } : { vmName: mount.vmName } });
   const indexed = await prisma().guestIndex.count({ where: { state: 'indexed', point: mount.vmId ? { vmId: mount.vmId } : { vmName: mount.vmName } } });
   return {

@@ -34,6 +34,11 @@ function asAsked(raw: unknown): unknown {
   return json.length <= 4000 ? raw : { truncated: json.slice(0, 4000) };
 }
 
+/** A request's invalid fields, the first named in `field` as every refusal is (a body-level issue is `kind`'s, the discriminator). */
+const fieldsOf = (error: z.ZodError) => error.issues.map((i) => ({ field: i.path.join('.') || 'kind', message: i.message }));
+const badRequest = (fields: { field: string; message: string }[]) =>
+  new AppError('BAD_REQUEST', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { field: fields[0]!.field, fields });
+
 const pointIdOf = (raw: unknown): string | null => {
   const id = typeof raw === 'object' && raw !== null && 'pointId' in raw ? raw.pointId : undefined;
   return z.uuid().safeParse(id).success ? (id as string) : null;
@@ -48,9 +53,9 @@ export async function startRestore(raw: unknown, actor: Actor, audit: Audit): Pr
   const pointId = pointIdOf(raw);
   const parsed = restoreRequestSchema.safeParse(raw);
   if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => ({ field: i.path.join('.') || 'kind', message: i.message }));
+    const fields = fieldsOf(parsed.error);
     await audit('restore.refused', 'restore-point', pointId, { request: asAsked(raw), status: 400, field: fields[0]!.field, message: fields[0]!.message });
-    throw new AppError('BAD_REQUEST', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { field: fields[0]!.field, fields });
+    throw badRequest(fields);
   }
   if (parsed.data.kind === 'files') {
     // Its file browser belongs to one user: the route of the browser checks that, this one could not.
@@ -85,10 +90,7 @@ export async function restoreFromMount(mount: GuestMountRow, body: FileRestoreBo
   if (mount.state !== 'ready') throw new AppError('CONFLICT', `the file browser is ${mount.state}: open the restore point again`);
   if (!mount.pointId) throw new AppError('CONFLICT', 'the restore point of this file browser is gone');
   const parsed = restoreRequestSchema.safeParse({ kind: 'files', pointId: mount.pointId, mountId: mount.id, paths: body.paths, mode: body.mode });
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
-    throw new AppError('BAD_REQUEST', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { field: fields[0]!.field, fields });
-  }
+  if (!parsed.success) throw badRequest(fieldsOf(parsed.error));
   return start(parsed.data, actor, audit);
 }
 

@@ -7,7 +7,7 @@ import { Readable, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import yazl from 'yazl';
-import { messageOf } from '@strongbox/core';
+import { messageOf, splitBrowserPath } from '@strongbox/core';
 import { GuestPathError, normalizeGuestPath, type GuestEntry } from '@strongbox/guestfs';
 import { open, type OpenMount } from './mounts.js';
 
@@ -59,8 +59,8 @@ export function resolvePath(m: Pick<OpenMount, 'filesystems'>, raw: unknown, fie
     throw error;
   }
   if (path === '/') return null;
-  const [key, ...rest] = path.slice(1).split('/');
-  const fs = m.filesystems.get(key!);
+  const { key, inner } = splitBrowserPath(path);
+  const fs = m.filesystems.get(key);
   if (!fs)
     throw new ServiceError(
       400,
@@ -69,7 +69,7 @@ export function resolvePath(m: Pick<OpenMount, 'filesystems'>, raw: unknown, fie
       field,
     );
   if (!fs.mountable) throw new ServiceError(409, 'CONFLICT', `${key} (${fs.type}) cannot be mounted: it holds no file system the appliance reads`);
-  return { key: key!, device: fs.device, inner: `/${rest.join('/')}` };
+  return { key, device: fs.device, inner };
 }
 
 const entryJson = (key: string, e: GuestEntry) => ({

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { FileRestoreRequest, FileRestoreResult } from '@strongbox/core';
+import { splitBrowserPath, type FileRestoreRequest, type FileRestoreResult } from '@strongbox/core';
 import type { GuestMountFs } from '@strongbox/db';
 import type { GuestEntry, GuestfsAppliance } from '@strongbox/guestfs';
 import { GuestAgentFiles, keepBothName, type GuestMountOf } from '@strongbox/hypervisors';
@@ -97,7 +97,7 @@ export async function restoreGuestFiles(run: RestoreRun, request: FileRestoreReq
   if (!files || !target) throw new Error('this file restore carries no file browser or VM');
   const vm = await run.connector.getVm(target.externalId);
   const agent = await GuestAgentFiles.open(run.connector.virsh, vm.name);
-  const keys = request.paths.map((p) => p.slice(1).split('/')[0]!);
+  const keys = request.paths.map((p) => splitBrowserPath(p).key);
   const roots = await guestRoots(files.filesystems, keys, (uuid) => agent.mountOf(uuid), vm.name);
   await run.say('info', `${vm.name} mounts ${[...roots].map(([k, r]) => `${k} at ${r}`).join(', ')}`);
 
@@ -116,9 +116,9 @@ export async function restoreGuestFiles(run: RestoreRun, request: FileRestoreReq
   try {
     const items: Item[] = [];
     for (const path of request.paths) {
-      const [key, ...rest] = path.slice(1).split('/');
+      const { key, inner } = splitBrowserPath(path);
       const fs = files.filesystems.find((f) => f.key === key)!;
-      items.push(...(await chosenItems(appliance, fs, `/${rest.join('/')}`, roots.get(key!)!)));
+      items.push(...(await chosenItems(appliance, fs, inner, roots.get(key)!)));
     }
     const total = items.reduce((n, i) => n + (i.entry.type === 'file' ? i.entry.size : 0), 0);
     await run.say('info', `${items.filter((i) => i.entry.type === 'file').length} file(s), ${size(total)}, to restore`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planRollback, restoreRequestSchema } from './request.js';
+import { planRollback, restoreRequestSchema, splitBrowserPath } from './request.js';
 
 describe('planRollback', () => {
   const latest = { id: 'p2', checkpoint: 'strongbox-2' };
@@ -71,5 +71,15 @@ describe('a guest file restore request', () => {
     expect(r.success).toBe(false);
     expect(r.error!.issues[0]!.path.join('.')).toBe(field);
     expect(r.error!.issues[0]!.message).toContain(message);
+  });
+});
+
+describe('a file browser path as its parts', () => {
+  it.each([
+    ['/sda1/etc/app.conf', 'sda1', '/etc/app.conf'],
+    ['/vg0-data', 'vg0-data', '/'],
+    ['/', '', '/'],
+  ])('%s → %s and %s', (path, key, inner) => {
+    expect(splitBrowserPath(path)).toEqual({ key, inner });
   });
 });

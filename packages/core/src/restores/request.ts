@@ -97,6 +97,16 @@ export type FileRestoreMode = (typeof FILE_RESTORE_MODES)[number];
  * its guest agent. Paths are the file browser's (`/<file system>/<path in it>`); the server
  * resolves each file system to where the running guest mounts it, never to a host path.
  */
+/**
+ * A file browser path, `/<file system>/<path in it>`, as its parts: the file system's key
+ * and the absolute path inside it (`/` for the file system itself). The one reading of
+ * that form, for the mover's file service, a file restore, and versions.
+ */
+export function splitBrowserPath(path: string): { key: string; inner: string } {
+  const [key, ...rest] = path.slice(1).split('/');
+  return { key: key ?? '', inner: `/${rest.join('/')}` };
+}
+
 /** The file browser's paths of a guest file restore: `/<file system>/<path in it>`, no `..`. */
 export const fileRestorePathsSchema = z
   .array(

@@ -4,6 +4,7 @@ import {
   parseColumn,
   pointDisksSchema,
   RESTORE_KIND_NAMES,
+  splitBrowserPath,
   restoreRequestSchema,
   type RestoreRefusal,
   type RestoreRequest,
@@ -241,11 +242,11 @@ async function resolve(tx: Tx, request: RestoreRequest, now: Date): Promise<Reso
       if (mount.state !== 'ready') return refuse('mountId', 409, `the file browser is ${mount.state}: open the restore point again`);
       const filesystems = z.array(guestMountFsSchema).parse(mount.filesystems);
       for (const path of request.paths) {
-        const [key, ...rest] = path.slice(1).split('/');
+        const { key, inner } = splitBrowserPath(path);
         const fs = filesystems.find((f) => f.key === key);
         if (!fs) return refuse('paths', 400, `${path} does not start at one of this point's file systems (${filesystems.map((f) => f.key).join(', ')})`);
         if (!fs.mountable) return refuse('paths', 409, `${key} (${fs.type}) holds no file system the appliance reads`);
-        if (rest.length === 0) return refuse('paths', 400, `${path} is a whole file system: choose files or folders inside it`);
+        if (inner === '/') return refuse('paths', 400, `${path} is a whole file system: choose files or folders inside it`);
       }
       if (!point.vmId) return refuse('pointId', 409, `the VM ${point.vmName} of this point is no longer in the inventory: download the files instead`);
       const vm = await vmOf(point.vmId, 'pointId');
